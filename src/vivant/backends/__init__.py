@@ -1,0 +1,1 @@
+"""Backends: the implementations of the roles that steps call (see :mod:`vivant.roles`)."""

@@ -1,0 +1,254 @@
+"""The interfaces that steps call, and the data they pass.
+
+Steps ask for "an inspector" or "a voice", never for a vendor. Config picks the backend for each step
+(:mod:`vivant.backends.registry`). Every backend has a ``name`` (recorded in each attempt row) and a
+``degraded`` flag: True when it is a CPU stand-in that cannot do the production job at production quality
+(for example a photo-real portrait without an image model); the report and the review page show it.
+
+The data models here are pydantic models so that they are validated and serialised to the JSON artifacts
+the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from vivant.config import ChecksSettings
+
+Language = Literal["fr", "en"]
+MAX_SCRIPT_WORDS = 150
+
+
+class Painting(BaseModel):
+    """A painting as the steps see it (a row of the catalog)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    key: str
+    title: str
+    artist: str
+    year: int | None = None
+    artist_died: int | None = None
+    genre: str | None = None
+    style: str | None = None
+    image_path: Path
+    tags: tuple[str, ...] = ()
+    description: str | None = None
+
+
+# -- step 0 ---------------------------------------------------------------------------------------------------
+
+
+class Box(BaseModel):
+    """A rectangle in pixels of the inspected image."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    score: float = 1.0
+    label: str = ""
+
+
+class Check(BaseModel):
+    """One check of step 0: ``ran`` is False when this backend cannot run it (recorded, not hidden)."""
+
+    name: str
+    ran: bool = True
+    passed: bool = True
+    value: float | int | str | None = None
+    threshold: float | int | str | None = None
+    note: str = ""
+
+
+class Verdict(BaseModel):
+    """Step 0's decision for one painting; written as ``verdict.json``."""
+
+    accepted: bool
+    reasons: list[str] = []
+    checks: list[Check] = []
+    width: int
+    height: int
+    people: int
+    faces: list[Box] = []
+    main_face: Box | None = None
+    """Faces are in pixel coordinates of the *prepared* image (step 0's 1280 px output)."""
+    backend: str
+    degraded: bool = False
+
+
+@runtime_checkable
+class Inspector(Protocol):
+    name: str
+    degraded: bool
+
+    def inspect(self, image: Path, painting: Painting, checks: ChecksSettings) -> Verdict:
+        """Check one image. Raise :class:`~vivant.errors.InputError` if it is not a readable image."""
+        ...
+
+
+# -- step 1 ---------------------------------------------------------------------------------------------------
+
+
+class Source(BaseModel):
+    archive: str
+    path: str
+    title: str
+
+
+class Fact(BaseModel):
+    text: str
+    source: Source | None = None
+
+
+class ResearchNotes(BaseModel):
+    """What research found about a painting; empty facts mean the script must say less, not invent."""
+
+    artist_facts: list[Fact] = []
+    painting_facts: list[Fact] = []
+    sources: list[Source] = []
+    searched: list[str] = []
+    """Human-readable log of what was looked up where (also when nothing was found)."""
+
+
+class Script(BaseModel):
+    """The narration for one language; schema-checked (≤150 words, names the artist)."""
+
+    language: Language
+    title: str = Field(min_length=1, max_length=100)
+    hook: str = Field(min_length=1)
+    script: str = Field(min_length=1)
+    hashtags: list[str] = Field(min_length=1, max_length=12)
+    sources: list[Source] = []
+    artist: str
+
+    @field_validator("script")
+    @classmethod
+    def _max_words(cls, v: str) -> str:
+        n = len(v.split())
+        if n > MAX_SCRIPT_WORDS:
+            raise ValueError(f"script has {n} words, the limit is {MAX_SCRIPT_WORDS}")
+        return v
+
+    @field_validator("hashtags")
+    @classmethod
+    def _hashtags(cls, v: list[str]) -> list[str]:
+        for tag in v:
+            if not tag.startswith("#") or " " in tag:
+                raise ValueError(f"hashtag {tag!r} must start with # and have no space")
+        return v
+
+    @model_validator(mode="after")
+    def _names_artist(self) -> Script:
+        surname = self.artist.split()[-1].lower() if self.artist.split() else ""
+        if surname and surname not in self.script.lower():
+            raise ValueError(f"script does not name the artist {self.artist!r}")
+        return self
+
+
+@runtime_checkable
+class Researcher(Protocol):
+    name: str
+    degraded: bool
+
+    def research(self, painting: Painting) -> ResearchNotes: ...
+
+
+@runtime_checkable
+class Writer(Protocol):
+    name: str
+    degraded: bool
+
+    def write(self, painting: Painting, notes: ResearchNotes, language: Language) -> Script: ...
+
+
+# -- step 2 and 7 ---------------------------------------------------------------------------------------------
+
+
+class WordTiming(BaseModel):
+    word: str
+    start: float
+    end: float
+
+
+@runtime_checkable
+class Voice(Protocol):
+    name: str
+    degraded: bool
+
+    def speak(self, text: str, language: Language, out_wav: Path) -> list[WordTiming]:
+        """Write the narration as a WAV file and return the time of each word of ``text``, in order."""
+        ...
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    """Gives word timings for the subtitles: the script's words at the voice's real timing."""
+
+    name: str
+    degraded: bool
+
+    def align(
+        self, audio: Path, script: str, language: Language, voice_timings: list[WordTiming]
+    ) -> list[WordTiming]: ...
+
+
+# -- steps 3 to 8 ---------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class ImageEditor(Protocol):
+    name: str
+    degraded: bool
+
+    def edit(self, image: Path, out: Path, *, task: Literal["restore", "realistic"]) -> None:
+        """Write the edited image to ``out`` (same size and pose as ``image``)."""
+        ...
+
+
+@runtime_checkable
+class VideoMaker(Protocol):
+    """First/last-frame video: a clip that starts on one image and ends on another."""
+
+    name: str
+    degraded: bool
+
+    def first_last(
+        self,
+        first: Path,
+        last: Path,
+        out: Path,
+        *,
+        seconds: float,
+        style: Literal["transition", "outro"],
+        width: int,
+        height: int,
+        fps: int,
+    ) -> None: ...
+
+
+@runtime_checkable
+class LipSyncer(Protocol):
+    name: str
+    degraded: bool
+
+    def animate(
+        self,
+        portrait: Path,
+        audio: Path,
+        out: Path,
+        *,
+        face: Box | None,
+        width: int,
+        height: int,
+        fps: int,
+    ) -> None:
+        """Write a clip of the portrait speaking ``audio``, as long as the audio, with the audio muxed in.
+
+        ``face`` is in the pixel coordinates of ``portrait``.
+        """
+        ...
