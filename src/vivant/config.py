@@ -66,8 +66,21 @@ class ChecksSettings(_Section):
     nudity_max_score: Annotated[float, Field(gt=0, le=1)] = 0.45
     face_score_min: Annotated[float, Field(gt=0, le=1)] = 0.35
     child_words: list[str] = [
-        "child", "children", "infant", "baby", "boy", "girl with a doll", "cradle", "enfant", "bébé",
-        "son", "daughter", "daughters", "kid", "putto", "putti",
+        "child",
+        "children",
+        "infant",
+        "baby",
+        "boy",
+        "girl with a doll",
+        "cradle",
+        "enfant",
+        "bébé",
+        "son",
+        "daughter",
+        "daughters",
+        "kid",
+        "putto",
+        "putti",
     ]
     """Words in the title or tags that mark a child; on CPU this is the only child check (no model)."""
 
@@ -85,6 +98,8 @@ class RenderSettings(_Section):
     loudness_lufs: Annotated[float, Field(ge=-30, le=-5)] = -14.0
     music_gain_db: Annotated[float, Field(le=0)] = -20.0
     title_seconds: Annotated[float, Field(ge=0, le=10)] = 3.5
+    transition_seconds: Annotated[float, Field(ge=0.5, le=20)] = 3.0
+    outro_seconds: Annotated[float, Field(ge=0.5, le=20)] = 2.5
     prepare_long_side: Annotated[int, Field(ge=256, le=4096)] = 1280
 
 
@@ -265,6 +280,8 @@ watermark = "Tableau Vivant"
 loudness_lufs = -14.0
 music_gain_db = -20.0
 title_seconds = 3.5
+transition_seconds = 3.0   # painting -> photo clip before the narration
+outro_seconds = 2.5        # photo -> painting clip that loops back to the first frame
 prepare_long_side = 1280
 
 [voice]

@@ -113,10 +113,22 @@ class FrameWriter:
     temporary folder to discard.
     """
 
-    def __init__(self, output: Path, *, width: int, height: int, fps: int, extra: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        output: Path,
+        *,
+        width: int,
+        height: int,
+        fps: int,
+        extra: Sequence[str] = (),
+        inputs: Sequence[str | os.PathLike[str]] = (),
+    ) -> None:
+        """``inputs``: more input arguments placed right after the frame pipe (e.g. ``["-i", audio]``, which
+        is then input 1); ``extra``: output options, placed after all inputs."""
         self.cmd = [
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",
+            *(os.fspath(a) for a in inputs),
             *extra,
             str(output),
         ]  # fmt: skip

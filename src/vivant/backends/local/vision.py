@@ -1,0 +1,486 @@
+"""Step 0 on the CPU: image checks with nudenet and OpenCV, plus the resize helper.
+
+:class:`LocalInspector` checks one painting:
+
+* the file is a whole, readable image (else :class:`~vivant.errors.InputError` naming the file);
+* its shortest side is big enough;
+* it shows exactly one person: faces come from nudenet's ``FACE_FEMALE``/``FACE_MALE`` boxes, with OpenCV's
+  Haar cascades (three frontal ones and the profile one, both ways round) as a second opinion. Overlapping
+  boxes are merged into one face. A merged face counts when nudenet is confident about it, or when at least
+  three detectors agree on it. When nothing counts, the largest skin-coloured candidate counts as the one face
+  (Haar finds some painted faces that nudenet misses, e.g. dark, sketchy heads);
+* the main (largest) face is tall enough;
+* the image is sharp enough (variance of the Laplacian at 512 px);
+* no exposed body part above the nudity score;
+* no child: there is no reliable child detector on the CPU, so only the title, tags and description are
+  matched against the configured words. The check is recorded with ``ran=False``.
+
+Faces are returned in pixel coordinates of the image as given. EXIF orientation is ignored here and in
+:func:`resize_long_side`, so both see the same pixel grid.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from vivant.backends import ffmpeg
+from vivant.config import ChecksSettings
+from vivant.errors import InputError
+from vivant.roles import Box, Check, Painting, Verdict
+
+if TYPE_CHECKING:
+    from nudenet import NudeDetector
+
+log = logging.getLogger(__name__)
+
+FACE_CLASSES = frozenset({"FACE_FEMALE", "FACE_MALE"})
+EXPOSED_CLASSES = frozenset(
+    {
+        "FEMALE_BREAST_EXPOSED",
+        "FEMALE_GENITALIA_EXPOSED",
+        "MALE_GENITALIA_EXPOSED",
+        "BUTTOCKS_EXPOSED",
+        "ANUS_EXPOSED",
+    }
+)
+HAAR_CASCADES = (
+    "frontalface_default",
+    "frontalface_alt",
+    "frontalface_alt2",
+    "profileface",
+)
+BLUR_LONG_SIDE = 512
+"""The Laplacian variance is measured on the image scaled to this long side."""
+HAAR_LONG_SIDE = 1024
+"""The Haar cascades run on a grey copy scaled to this long side."""
+HAAR_MIN_NEIGHBORS = 3
+HAAR_MIN_SIZE = 20
+MERGE_OVERLAP = 0.25
+"""Two boxes are one face when their intersection covers this share of the smaller box."""
+MIN_VOTES = 3
+"""A face that nudenet is not confident about counts when this many detectors agree on it."""
+WEAK_NUDENET_SCORE = 0.2
+"""A nudenet face box at or above this score counts as one vote."""
+SKIN_MIN_SHARE = 0.35
+"""Fallback face: this share of the box's middle must be skin-coloured."""
+CHILD_NOTE = "no child detector on CPU; title and metadata only"
+
+FloatArray = NDArray[np.floating[Any]]
+UInt8Array = NDArray[np.uint8]
+
+
+# -- image loading ----------------------------------------------------------------------------------------------
+
+
+def load_image(path: Path) -> Image.Image:
+    """Open, verify and fully decode ``path`` as RGB; raise :class:`InputError` naming the file if it is bad."""
+    name = path.name or str(path)
+    if not path.exists():
+        raise InputError(f"{name}: no such file ({path})")
+    if not path.is_file():
+        raise InputError(f"{name}: not a file ({path})")
+    if ImageFile.LOAD_TRUNCATED_IMAGES:  # pragma: no cover - a global another library might have set
+        raise InputError(f"{name}: cannot check the image (PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.verify()
+            with Image.open(path) as im:
+                im.load()
+                rgb = im.convert("RGB")
+    except UnidentifiedImageError:
+        raise InputError(f"{name}: not an image (cannot identify image file)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InputError(f"{name}: image too large to open ({e})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        text = str(e)
+        if "truncated" in text.lower() or isinstance(e, EOFError):
+            raise InputError(f"{name}: truncated image") from None
+        raise InputError(f"{name}: unreadable image ({text or type(e).__name__})") from None
+    if rgb.width < 1 or rgb.height < 1:
+        raise InputError(f"{name}: empty image")
+    return rgb
+
+
+# -- measurements -------------------------------------------------------------------------------------------------
+
+
+def _scaled(img: UInt8Array, long_side: int) -> UInt8Array:
+    h, w = img.shape[:2]
+    scale = long_side / max(h, w)
+    if scale == 1:
+        return img
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    out: UInt8Array = cv2.resize(img, size, interpolation=interp)
+    return out
+
+
+def blur_variance(bgr: UInt8Array) -> float:
+    """Variance of the Laplacian of the grey image scaled so that its long side is 512 px."""
+    grey = cv2.cvtColor(_scaled(bgr, BLUR_LONG_SIDE), cv2.COLOR_BGR2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def _skin_share(bgr: UInt8Array, box: tuple[float, float, float, float]) -> float:
+    """Share of skin-coloured pixels (YCrCb rule) in the middle half of ``box``."""
+    x, y, w, h = box
+    x0, x1 = int(x + w * 0.25), int(x + w * 0.75)
+    y0, y1 = int(y + h * 0.25), int(y + h * 0.75)
+    patch = bgr[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    if patch.size == 0:
+        return 0.0
+    ycrcb = cv2.cvtColor(patch, cv2.COLOR_BGR2YCrCb)
+    mask = cv2.inRange(ycrcb, np.array([40, 135, 75], np.uint8), np.array([255, 180, 130], np.uint8))
+    return float(np.count_nonzero(mask)) / mask.size
+
+
+# -- face candidates and merging ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    box: tuple[float, float, float, float]
+    source: str
+    """``nudenet`` or the Haar cascade's name."""
+    score: float
+    label: str
+
+
+@dataclass
+class _Face:
+    members: list[_Candidate] = field(default_factory=list)
+
+    @property
+    def nudenet_score(self) -> float:
+        return max((c.score for c in self.members if c.source == "nudenet"), default=0.0)
+
+    @property
+    def votes(self) -> int:
+        sources = {c.source for c in self.members if c.source != "nudenet"}
+        return len(sources) + (1 if self.nudenet_score >= WEAK_NUDENET_SCORE else 0)
+
+    def best(self) -> _Candidate:
+        nn = [c for c in self.members if c.source == "nudenet"]
+        if nn:
+            return max(nn, key=lambda c: c.score)
+        order = {name: i for i, name in enumerate(("frontalface_alt2", "frontalface_alt", "frontalface_default"))}
+        return min(self.members, key=lambda c: (order.get(c.source, 9), -c.box[2] * c.box[3]))
+
+    def to_box(self, votes_note: bool = True) -> Box:
+        c = self.best()
+        x, y, w, h = c.box
+        label = c.label
+        if votes_note:
+            others = sorted({m.source for m in self.members if m.source != c.source})
+            if others:
+                label = f"{label} (+{'+'.join(others)})"
+        return Box(x=round(x), y=round(y), w=round(w), h=round(h), score=round(c.score, 3), label=label)
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    ix = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    iy = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if ix <= 0 or iy <= 0:
+        return 0.0
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def merge_candidates(cands: list[_Candidate]) -> list[_Face]:
+    """Group candidates whose boxes overlap (transitively) into faces."""
+    parent = list(range(len(cands)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(cands)):
+        for j in range(i + 1, len(cands)):
+            if _overlap(cands[i].box, cands[j].box) >= MERGE_OVERLAP:
+                parent[root(i)] = root(j)
+    groups: dict[int, _Face] = {}
+    for i, c in enumerate(cands):
+        groups.setdefault(root(i), _Face()).members.append(c)
+    return list(groups.values())
+
+
+# -- the inspector ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measurements:
+    """What :meth:`LocalInspector.measure` found (kept separate from the decision, for tuning and reports)."""
+
+    width: int
+    height: int
+    blur: float
+    faces: list[Box]
+    candidates: int
+    fallback_face: bool
+    exposed: list[tuple[str, float]]
+
+
+class LocalInspector:
+    """Inspector backed by nudenet's bundled ONNX detector and OpenCV (CPU only)."""
+
+    name = "local:nudenet+opencv"
+    degraded = False
+
+    def __init__(self) -> None:
+        self._detector: NudeDetector | None = None
+        self._cascades: dict[str, cv2.CascadeClassifier] | None = None
+
+    # lazily built models -------------------------------------------------------------------------------------
+    @property
+    def detector(self) -> NudeDetector:
+        if self._detector is None:
+            from nudenet import NudeDetector
+
+            log.debug("loading nudenet's detector")
+            self._detector = NudeDetector()
+        return self._detector
+
+    @property
+    def cascades(self) -> dict[str, cv2.CascadeClassifier]:
+        if self._cascades is None:
+            found: dict[str, cv2.CascadeClassifier] = {}
+            base = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]
+            for cascade in HAAR_CASCADES:
+                path = base / f"haarcascade_{cascade}.xml"
+                clf = cv2.CascadeClassifier(str(path))
+                if clf.empty():
+                    log.warning("OpenCV cascade %s is missing; faces get one opinion less", path)
+                    continue
+                found[cascade] = clf
+            self._cascades = found
+        return self._cascades
+
+    # detection ------------------------------------------------------------------------------------------------
+    def _nudenet(self, bgr: UInt8Array) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.detector.detect(np.ascontiguousarray(bgr))
+        return result
+
+    def _haar(self, bgr: UInt8Array) -> list[_Candidate]:
+        h, w = bgr.shape[:2]
+        scale = HAAR_LONG_SIDE / max(h, w)
+        grey = cv2.equalizeHist(cv2.cvtColor(_scaled(bgr, HAAR_LONG_SIDE), cv2.COLOR_BGR2GRAY))
+        gw = grey.shape[1]
+        out: list[_Candidate] = []
+        for cascade, clf in self.cascades.items():
+            flips = (False, True) if cascade == "profileface" else (False,)
+            for flip in flips:
+                img = cv2.flip(grey, 1) if flip else grey
+                boxes = clf.detectMultiScale(
+                    img,
+                    scaleFactor=1.1,
+                    minNeighbors=HAAR_MIN_NEIGHBORS,
+                    minSize=(HAAR_MIN_SIZE, HAAR_MIN_SIZE),
+                )
+                for bx, by, bw, bh in np.asarray(boxes).reshape(-1, 4).tolist():
+                    if flip:
+                        bx = gw - bx - bw
+                    box = (bx / scale, by / scale, bw / scale, bh / scale)
+                    out.append(_Candidate(box, cascade, 0.0, f"haar:{cascade}"))
+        return out
+
+    def measure(self, bgr: UInt8Array, face_score_min: float) -> Measurements:
+        """Run the detectors on a BGR image and return faces (largest first), exposure scores and blur."""
+        h, w = bgr.shape[:2]
+        cands: list[_Candidate] = []
+        exposed: list[tuple[str, float]] = []
+        for det in self._nudenet(bgr):
+            cls, score = str(det["class"]), float(det["score"])
+            if cls in FACE_CLASSES and score >= WEAK_NUDENET_SCORE:
+                bx, by, bw, bh = (float(v) for v in det["box"])
+                cands.append(_Candidate((bx, by, bw, bh), "nudenet", score, cls))
+            elif cls in EXPOSED_CLASSES:
+                exposed.append((cls, score))
+        cands += self._haar(bgr)
+        groups = merge_candidates(cands)
+        confirmed = [g for g in groups if g.nudenet_score >= face_score_min or g.votes >= MIN_VOTES]
+        fallback = False
+        if not confirmed:
+            skin = [g for g in groups if _skin_share(bgr, g.best().box) >= SKIN_MIN_SHARE]
+            if skin:
+                confirmed = [max(skin, key=lambda g: g.best().box[2] * g.best().box[3])]
+                fallback = True
+        faces = sorted((g.to_box() for g in confirmed), key=lambda b: b.w * b.h, reverse=True)
+        return Measurements(
+            width=w,
+            height=h,
+            blur=blur_variance(bgr),
+            faces=faces,
+            candidates=len(groups),
+            fallback_face=fallback,
+            exposed=sorted(exposed, key=lambda e: -e[1]),
+        )
+
+    # the role ---------------------------------------------------------------------------------------------------
+    def inspect(self, image: Path, painting: Painting, checks: ChecksSettings) -> Verdict:
+        rgb = load_image(image)
+        bgr: UInt8Array = cv2.cvtColor(np.asarray(rgb, dtype=np.uint8), cv2.COLOR_RGB2BGR)
+        m = self.measure(bgr, checks.face_score_min)
+        reasons: list[str] = []
+        results: list[Check] = []
+
+        # resolution
+        side = min(m.width, m.height)
+        ok = side >= checks.min_side_px
+        results.append(Check(name="resolution", passed=ok, value=side, threshold=checks.min_side_px))
+        if not ok:
+            reasons.append(f"image too small: {side} px (min {checks.min_side_px})")
+
+        # people
+        people = len(m.faces)
+        ok = 1 <= people <= checks.max_people
+        note = "one skin-coloured Haar face (no confident detection)" if m.fallback_face else ""
+        results.append(Check(name="people", passed=ok, value=people, threshold=checks.max_people, note=note))
+        if people == 0:
+            reasons.append("no person found")
+        elif people > checks.max_people:
+            reasons.append(f"{people} people (max {checks.max_people})")
+
+        # face size
+        main = m.faces[0] if m.faces else None
+        if main is None:
+            results.append(
+                Check(name="face_size", ran=False, passed=False, threshold=checks.min_face_fraction, note="no face")
+            )
+        else:
+            frac = main.h / m.height
+            ok = frac >= checks.min_face_fraction
+            results.append(
+                Check(name="face_size", passed=ok, value=round(frac, 4), threshold=checks.min_face_fraction)
+            )
+            if not ok:
+                reasons.append(
+                    f"face too small: {frac:.0%} of the height (min {checks.min_face_fraction:.0%})"
+                )
+
+        # blur
+        ok = m.blur >= checks.min_blur_variance
+        results.append(
+            Check(name="blur", passed=ok, value=round(m.blur, 1), threshold=checks.min_blur_variance)
+        )
+        if not ok:
+            reasons.append(f"too blurry: Laplacian variance {m.blur:.0f} (min {checks.min_blur_variance:g})")
+
+        # nudity
+        over = [(cls, s) for cls, s in m.exposed if s > checks.nudity_max_score]
+        top = m.exposed[0] if m.exposed else None
+        results.append(
+            Check(
+                name="nudity",
+                passed=not over,
+                value=round(top[1], 3) if top else 0.0,
+                threshold=checks.nudity_max_score,
+                note=top[0] if top else "",
+            )
+        )
+        reasons += [f"nudity: {cls} {s:.2f}" for cls, s in over]
+
+        # child (metadata only)
+        hit = child_word(painting, checks.child_words)
+        results.append(
+            Check(
+                name="child",
+                ran=False,
+                passed=hit is None,
+                value=hit[1] if hit else None,
+                threshold=None,
+                note=CHILD_NOTE,
+            )
+        )
+        if hit:
+            where, word = hit
+            reasons.append(f"{where} mentions a child: '{word}'")
+
+        verdict = Verdict(
+            accepted=not reasons,
+            reasons=reasons,
+            checks=results,
+            width=m.width,
+            height=m.height,
+            people=people,
+            faces=m.faces,
+            main_face=main,
+            backend=self.name,
+            degraded=self.degraded,
+        )
+        log.info(
+            "%s: %s (%d people, blur %.0f)%s",
+            image.name,
+            "accepted" if verdict.accepted else "refused",
+            people,
+            m.blur,
+            ": " + "; ".join(reasons) if reasons else "",
+        )
+        return verdict
+
+
+def child_word(painting: Painting, words: list[str]) -> tuple[str, str] | None:
+    """The first child word found (whole word, any case) as ``(where, word)``; title first, then tags, text."""
+    fields = [("title", painting.title), ("tags", " | ".join(painting.tags)), ("description", painting.description)]
+    for where, text in fields:
+        if not text:
+            continue
+        for word in words:
+            w = word.strip()
+            if w and re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text, flags=re.IGNORECASE):
+                return where, w
+    return None
+
+
+# -- resizing -------------------------------------------------------------------------------------------------------
+
+
+def _even(n: float) -> int:
+    return max(2, round(n / 2) * 2)
+
+
+def resize_long_side(src: Path, dest: Path, long_side: int) -> tuple[int, int]:
+    """Scale ``src`` (up or down, lanczos, same aspect) so its long side is ``long_side``; return (w, h).
+
+    Both sides are even. ``dest``'s suffix picks the format: ``.png``, or ``.jpg``/``.jpeg`` at ``-q:v 2``.
+    EXIF orientation is not applied (the inspector ignores it too).
+    """
+    suffix = dest.suffix.lower()
+    if suffix not in (".png", ".jpg", ".jpeg"):
+        raise ValueError(f"{dest.name}: output must be .png or .jpg")
+    if long_side < 2:
+        raise ValueError(f"long_side must be at least 2, got {long_side}")
+    try:
+        with Image.open(src) as im:
+            w, h = im.size
+    except FileNotFoundError:
+        raise InputError(f"{src.name}: no such file ({src})") from None
+    except (OSError, UnidentifiedImageError) as e:
+        raise InputError(f"{src.name}: not an image ({e})") from None
+    if w >= h:
+        tw, th = _even(long_side), _even(h * long_side / w)
+    else:
+        tw, th = _even(w * long_side / h), _even(long_side)
+    args: list[str | Path] = [
+        "-loglevel", "error", "-noautorotate", "-i", src,
+        "-vf", f"scale={tw}:{th}:flags=lanczos", "-frames:v", "1", "-update", "1",
+    ]  # fmt: skip
+    if suffix != ".png":
+        args += ["-q:v", "2"]
+    args.append(dest)
+    ffmpeg.run(args)
+    with Image.open(dest) as out:
+        return out.size

@@ -1,0 +1,85 @@
+"""Starting a night and describing a batch: the glue between catalog, store and engine that the CLI and the
+web page share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from vivant import catalog
+from vivant.errors import VivantError
+from vivant.states import ItemState
+from vivant.store import Store
+from vivant.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+def start_night(ws: Workspace, *, count: int, seed: int | None, languages: Sequence[str],
+                include_used: bool = False) -> int:  # fmt: skip
+    """Draw ``count`` portraits and create a batch for them; return its id."""
+    if count < 1:
+        raise VivantError("--count must be at least 1")
+    ids = catalog.draw(ws.store, count, seed=seed, include_used=include_used)
+    if not ids:
+        raise VivantError("no portrait left to draw: import a catalog (`vivant catalog import`) or pass --include-used")
+    if len(ids) < count:
+        log.warning("only %d portrait(s) available, %d asked", len(ids), count)
+    return ws.store.create_batch(ids, languages=languages, seed=seed, note=f"night of {len(ids)}")
+
+
+def describe(store: Store, batch_id: int) -> dict[str, Any]:
+    """A batch as plain data: states, reasons, the final videos' paths. Used by ``vivant status --json``."""
+    batch = store.batch(batch_id)
+    items = []
+    for item in store.items(batch_id):
+        p = store.painting(item.painting_id)
+        finals = store.artifacts(item.id, step=9, kind="video")
+        thumbs = store.artifacts(item.id, step=9, kind="thumbnail")
+        attempts = store.attempts(item_id=item.id, include_superseded=False)
+        degraded = sorted({a.step for a in attempts if a.degraded and a.status == "SUCCEEDED"})
+        done = sorted({a.step for a in attempts if a.status in ("SUCCEEDED", "REFUSED")})
+        items.append(
+            {
+                "item": item.id,
+                "painting": p.key,
+                "title": p.title,
+                "artist": p.artist,
+                "state": item.state.value,
+                "reason": item.reason,
+                "steps_done": done,
+                "degraded_steps": degraded,
+                "videos": {a.language: str(store.path.parent / a.path) for a in finals},
+                "thumbnails": {a.language: str(store.path.parent / a.path) for a in thumbs},
+            }
+        )
+    counts: dict[str, int] = {}
+    for i in items:
+        state = str(i["state"])
+        counts[state] = counts.get(state, 0) + 1
+    return {
+        "batch": batch.id,
+        "status": batch.status,
+        "created_at": batch.created_at,
+        "finished_at": batch.finished_at,
+        "languages": list(batch.languages),
+        "seed": batch.seed,
+        "counts": counts,
+        "items": items,
+    }
+
+
+def find_item_for_redo(store: Store, painting_ref: str, batch_id: int | None = None) -> int:
+    """The item to redo: the painting's item in ``batch_id``, or in its latest batch."""
+    p = store.find_painting(painting_ref)
+    items = store.items_of_painting(p.id)
+    if batch_id is not None:
+        items = [i for i in items if i.batch_id == batch_id]
+    if not items:
+        where = f" in batch {batch_id}" if batch_id is not None else ""
+        raise VivantError(f"painting {p.key!r} has not been in a batch{where}: nothing to redo")
+    item = items[-1]
+    if item.state == ItemState.PROCESSING:
+        raise VivantError(f"painting {p.key!r} is being processed (batch {item.batch_id}); run `vivant resume` first")
+    return item.id

@@ -1,0 +1,514 @@
+"""The ``vivant`` command line: thin typer commands over the library.
+
+Every command turns a :class:`~vivant.errors.VivantError` into one red line and a non-zero exit; unexpected
+errors are written with their traceback to ``logs/vivant.log`` in the workspace, and the user sees one line
+pointing there. Progress comes from engine events rendered with rich.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from vivant import __version__
+from vivant.errors import VivantError
+from vivant.events import Event, EventBus
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    help="Tableau Vivant: portrait paintings become talking vertical videos, every night, on your machines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+catalog_app = typer.Typer(help="Import painting catalogs and see what is in them.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+log = logging.getLogger("vivant")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="vivant.toml to use (default: found in this folder or a parent).", envvar="VIVANT_CONFIG"
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+LangsOpt = Annotated[str | None, typer.Option("--langs", help="Languages, comma-separated (default: config).")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show info-level logs.")]
+
+
+def _setup_logging(verbose: bool, log_dir: Path | None = None) -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    for h in list(root.handlers):
+        if getattr(h, "_vivant", False):
+            root.removeHandler(h)
+    handler = RichHandler(console=err_console, show_path=False, show_time=False, rich_tracebacks=False)
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    handler.addFilter(lambda r: r.exc_info is None or verbose)
+    handler._vivant = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    if log_dir is not None:
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            fh = logging.FileHandler(log_dir / "vivant.log", encoding="utf-8")
+        except OSError:
+            return
+        fh.setLevel(logging.DEBUG)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        fh._vivant = True  # type: ignore[attr-defined]
+        root.addHandler(fh)
+
+
+def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn errors into one line for the user and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except VivantError as e:
+            err_console.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]: run `vivant resume` to continue where it stopped.")
+            raise typer.Exit(130) from None
+        except typer.Exit:
+            raise
+        except Exception as e:
+            log.debug("unexpected error", exc_info=e)
+            err_console.print(f"[bold red]unexpected error:[/] {type(e).__name__}: {e} (details in logs/vivant.log)")
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _open(config: Path | None, verbose: bool = False) -> Any:
+    from vivant.workspace import open_workspace
+
+    ws = open_workspace(config)
+    _setup_logging(verbose, ws.settings.workspace / "logs")
+    return ws
+
+
+def _langs(value: str | None, default: list[str]) -> list[str]:
+    if not value:
+        return list(default)
+    langs = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in langs if v not in ("fr", "en")]
+    if bad or not langs:
+        raise VivantError(f"--langs: unknown language {', '.join(bad) or '(none)'}; choose from fr, en")
+    return langs
+
+
+# -- progress ---------------------------------------------------------------------------------------------------
+
+
+class ProgressView:
+    """Renders engine events: one bar per step (units done / total, ETA) and the unit being worked on."""
+
+    def __init__(self, console: Console, quiet: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[current]}"),
+            console=console,
+            transient=False,
+            disable=quiet,
+        )
+        self._tasks: dict[int, Any] = {}
+
+    @contextmanager
+    def attached(self, bus: EventBus) -> Iterator[None]:
+        unsubscribe = bus.subscribe(self.on_event)
+        with self.progress:
+            try:
+                yield
+            finally:
+                unsubscribe()
+
+    def on_event(self, e: Event) -> None:
+        p = self.progress
+        if e.kind == "step_started" and e.step is not None:
+            self._tasks[e.step] = p.add_task(f"step {e.step} {e.step_name}", total=e.data.get("units", 0), current="")
+        elif e.kind == "unit_started" and e.step in self._tasks:
+            lang = f" [{e.language}]" if e.language else ""
+            attempt = f" (attempt {e.data['attempt']})" if e.data.get("attempt", 1) > 1 else ""
+            p.update(self._tasks[e.step], current=f"{e.painting}{lang}{attempt}")
+        elif e.kind == "unit_progress" and e.step in self._tasks:
+            lang = f" [{e.language}]" if e.language else ""
+            p.update(self._tasks[e.step], current=f"{e.painting}{lang} {e.data.get('fraction', 0):.0%}")
+        elif e.kind == "unit_succeeded" and e.step in self._tasks:
+            p.advance(self._tasks[e.step])
+            if e.data.get("refused"):
+                p.console.print(f"  [yellow]refused[/] {e.painting}: {'; '.join(e.data['refused'])}")
+        elif e.kind == "unit_failed" and e.step in self._tasks:
+            lang = f" [{e.language}]" if e.language else ""
+            p.console.print(
+                f"  [red]failed[/] step {e.step} {e.painting}{lang} (attempt {e.data.get('attempt')}):"
+                f" {e.data.get('error')}"
+            )
+        elif e.kind == "item_state" and e.data.get("state") == "FAILED" and e.step in self._tasks:
+            p.advance(self._tasks[e.step])
+        elif e.kind == "step_finished" and e.step in self._tasks:
+            t = self._tasks[e.step]
+            p.update(t, completed=p.tasks[t].total, current=f"done in {e.data.get('seconds', 0):.1f}s")
+        elif e.kind == "recovered":
+            p.console.print(f"resuming: {e.data.get('interrupted', 0)} interrupted attempt(s) will run again")
+
+
+def _run_batch(ws: Any, batch_id: int, *, quiet: bool = False) -> dict[str, Any]:
+    from vivant.batch import describe
+    from vivant.engine import Engine
+
+    bus = EventBus()
+    bus.subscribe(_event_recorder(ws.store))
+    engine = Engine(ws.store, ws.settings, bus=bus)
+    view = ProgressView(console, quiet=quiet)
+    with view.attached(bus):
+        engine.run(batch_id)
+    return describe(ws.store, batch_id)
+
+
+def _event_recorder(store: Any) -> Callable[[Event], None]:
+    from vivant.events import PERSISTED
+
+    def record(e: Event) -> None:
+        if e.kind in PERSISTED:
+            data = dict(e.data)
+            if e.step is not None:
+                data.setdefault("step", e.step)
+            if e.language:
+                data.setdefault("language", e.language)
+            if e.painting:
+                data.setdefault("painting", e.painting)
+            store.add_event(e.kind, data, batch_id=e.batch_id, item_id=e.item_id)
+
+    return record
+
+
+def _print_batch(desc: dict[str, Any]) -> None:
+    table = Table(title=f"batch {desc['batch']} · {desc['status']} · {', '.join(desc['languages'])}")
+    for col in ("painting", "state", "videos / reason"):
+        table.add_column(col, overflow="fold")
+    for item in desc["items"]:
+        state = item["state"]
+        colour = {"COMPLETE": "green", "ABORTED": "yellow", "FAILED": "red"}.get(state, "cyan")
+        detail = (
+            "\n".join(f"{lang}: {p}" for lang, p in item["videos"].items()) if state == "COMPLETE" else item["reason"]
+        )
+        table.add_row(f"{item['title']}\n[dim]{item['artist']}[/]", f"[{colour}]{state}[/]", detail)
+    console.print(table)
+    counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(desc["counts"].items()))
+    console.print(f"[bold]{counts}[/]")
+
+
+# -- commands ---------------------------------------------------------------------------------------------------
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"vivant {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Tableau Vivant."""
+
+
+@app.command()
+@_guarded
+def init(
+    folder: Annotated[Path, typer.Argument(help="Workspace folder to create.")] = Path("."),
+    zim: Annotated[list[Path] | None, typer.Option("--zim", help="A .zim archive for research (repeatable).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing vivant.toml.")] = False,
+) -> None:
+    """Write a commented vivant.toml and create the workspace (database, batches/, pool/, reports/)."""
+    from vivant.workspace import init_workspace
+
+    path = init_workspace(folder, zim_files=[z.resolve() for z in zim or []], force=force)
+    console.print(f"workspace ready: {path}")
+
+
+@catalog_app.command("import")
+@_guarded
+def catalog_import(
+    source: Annotated[Path, typer.Argument(help="A CSV or JSON file, a WikiArt genre list, or a folder of images.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv, json, wikiart or folder (default: guessed).")
+    ] = None,
+    column: Annotated[
+        list[str] | None, typer.Option("--column", help="Column mapping FIELD=COLUMN, e.g. title=name (repeatable).")
+    ] = None,
+    genre_index: Annotated[Path | None, typer.Option("--genre-index", help="WikiArt genre_class file.")] = None,
+    portraits: Annotated[Path | None, typer.Option("--portraits", help="File listing the portraits.")] = None,
+    keep_unknown_dates: Annotated[
+        bool, typer.Option("--keep-unknown-dates", help="Keep rows with no date at all.")
+    ] = False,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Import paintings into the catalog; says how many rows were kept and dropped, and why."""
+    from vivant import catalog
+
+    columns: dict[str, str] = {}
+    for pair in column or []:
+        field, sep, col = pair.partition("=")
+        if not sep or not field or not col:
+            raise VivantError(f"--column {pair!r}: expected FIELD=COLUMN")
+        columns[field.strip()] = col.strip()
+    with _open(config, verbose) as ws, console.status(f"importing {source} ..."):
+        report = catalog.import_catalog(
+            ws.store,
+            source,
+            ws.settings.catalog,
+            fmt=fmt,
+            columns=columns or None,
+            genre_index=genre_index,
+            keep_unknown_dates=keep_unknown_dates,
+            portraits_file=portraits,
+        )
+    for line in report.lines():
+        console.print(line)
+
+
+@catalog_app.command("stats")
+@_guarded
+def catalog_stats(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """What the catalog holds: paintings, portraits, artists, genres, paintings already used."""
+    from vivant import catalog
+
+    with _open(config) as ws:
+        stats = catalog.stats(ws.store)
+    if as_json:
+        console.print_json(json.dumps(stats))
+        return
+    console.print(
+        f"{stats['paintings']} paintings, {stats['portraits']} portraits, {stats['artists']} artists, "
+        f"{stats['used']} already used"
+    )
+    table = Table(title="genres")
+    table.add_column("genre")
+    table.add_column("paintings", justify="right")
+    for g, n in list(stats["genres"].items())[:15]:
+        table.add_row(str(g), str(n))
+    console.print(table)
+
+
+@app.command()
+@_guarded
+def night(
+    count: Annotated[int, typer.Option("--count", "-n", help="How many portraits to draw.")] = 20,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the draw (reproducible).")] = None,
+    langs: LangsOpt = None,
+    include_used: Annotated[bool, typer.Option("--include-used", help="Allow paintings used before.")] = False,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Draw portraits and run the ten steps on them, step by step across the batch."""
+    from vivant.batch import start_night
+
+    with _open(config, verbose) as ws:
+        languages = _langs(langs, list(ws.settings.languages))
+        batch_id = start_night(ws, count=count, seed=seed, languages=languages, include_used=include_used)
+        console.print(f"batch {batch_id}: {len(ws.store.items(batch_id))} paintings, {', '.join(languages)}")
+        desc = _run_batch(ws, batch_id, quiet=as_json)
+    _finish(desc, as_json)
+
+
+def _finish(desc: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(desc))
+    else:
+        _print_batch(desc)
+
+
+@app.command()
+@_guarded
+def resume(
+    batch: Annotated[
+        int | None, typer.Argument(help="Batch to continue (default: every batch with work left).")
+    ] = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Continue interrupted batches (and paintings sent to REDO): nothing finished runs again."""
+    with _open(config, verbose) as ws:
+        ids = [batch] if batch is not None else ws.store.batches_with_work()
+        if batch is None:
+            ids += [b.id for b in ws.store.batches() if b.status == "RUNNING" and b.id not in ids]
+        if not ids:
+            console.print("nothing to resume: every batch is finished")
+            return
+        for batch_id in sorted(set(ids)):
+            ws.store.batch(batch_id)
+            console.print(f"resuming batch {batch_id}")
+            desc = _run_batch(ws, batch_id, quiet=as_json)
+            _finish(desc, as_json)
+
+
+@app.command()
+@_guarded
+def status(
+    batch: Annotated[int | None, typer.Argument(help="Batch id (default: the latest).")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """States of a batch's paintings, reasons, and the paths of the final videos."""
+    from vivant.batch import describe
+
+    with _open(config) as ws:
+        if batch is None:
+            latest = ws.store.latest_batch()
+            if latest is None:
+                raise VivantError("no batch yet: run `vivant night` or `vivant demo`")
+            batch = latest.id
+        desc = describe(ws.store, batch)
+    _finish(desc, as_json)
+
+
+@app.command()
+@_guarded
+def redo(
+    painting: Annotated[str, typer.Argument(help="Painting key, id or title.")],
+    from_step: Annotated[str, typer.Option("--from", help="Step number or name to run again from.")],
+    batch: Annotated[int | None, typer.Option("--batch", help="Batch (default: the painting's latest).")] = None,
+    run_now: Annotated[bool, typer.Option("--run", help="Run it now instead of at the next resume.")] = False,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Mark a painting REDO from a step; the next `vivant resume` (or --run) runs it again from there."""
+    from vivant.batch import find_item_for_redo
+    from vivant.engine import Engine
+    from vivant.steps import find_step
+
+    try:
+        step = find_step(from_step)
+    except KeyError as e:
+        raise VivantError(f"--from: {e.args[0]}") from None
+    with _open(config, verbose) as ws:
+        item_id = find_item_for_redo(ws.store, painting, batch)
+        Engine(ws.store, ws.settings).redo(item_id, step)
+        item = ws.store.item(item_id)
+        console.print(f"{painting}: REDO from step {step.label} in batch {item.batch_id}")
+        if run_now:
+            _finish(_run_batch(ws, item.batch_id), False)
+
+
+@app.command()
+@_guarded
+def doctor(config: ConfigOpt = None) -> None:
+    """Check ffmpeg, fonts, voices, ZIM files and backends."""
+    from vivant import config as config_mod
+    from vivant.doctor import run_checks
+
+    path = config or config_mod.find()
+    settings = config_mod.load(path) if path else config_mod.Settings().resolved(Path.cwd())
+    if path is None:
+        console.print("[yellow]no vivant.toml found: checking the defaults[/]")
+    findings = run_checks(settings)
+    table = Table(title="vivant doctor")
+    table.add_column("check")
+    table.add_column("")
+    table.add_column("detail", overflow="fold")
+    for f in findings:
+        table.add_row(f.name, "[green]ok[/]" if f.ok else "[red]problem[/]", f.detail)
+    console.print(table)
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
+
+
+@app.command()
+@_guarded
+def demo(
+    workspace: Annotated[Path, typer.Option("--workspace", help="Workspace folder for the demo.")] = Path(
+        "demo-workspace"
+    ),
+    paintings: Annotated[
+        Path | None,
+        typer.Option("--paintings", help="Folder of sample paintings (with catalog.csv, or images with sidecar JSON)."),
+    ] = None,
+    count: Annotated[int, typer.Option("--count", "-n", help="Portraits in the demo night.")] = 4,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the draw.")] = 7,
+    langs: LangsOpt = None,
+    samples_url: Annotated[str | None, typer.Option("--samples-url", hidden=True, envvar="VIVANT_SAMPLES_URL")] = None,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn sample paintings into real videos: init, import, one night; prints where the videos are."""
+    from vivant import catalog
+    from vivant import demo as demo_mod
+    from vivant.workspace import init_workspace
+
+    source = paintings
+    if source is None:
+        source = demo_mod.project_shared_paintings()
+    if source is None:
+        cache = demo_mod.default_cache()
+        console.print(f"downloading sample paintings from Wikimedia Commons into {cache} (once)")
+        source = demo_mod.download_samples(
+            cache,
+            base_url=samples_url or demo_mod.COMMONS_FILEPATH,
+            on_file=lambda name, i, n: console.print(f"  [{i + 1}/{n}] {name}"),
+        )
+    if not source.is_dir():
+        raise VivantError(f"--paintings {source}: not a folder")
+    config_path = init_workspace(workspace)
+    with _open(config_path, verbose) as ws:
+        languages = _langs(langs, list(ws.settings.languages))
+        fmt = "csv" if (source / "catalog.csv").is_file() else "folder"
+        target = source / "catalog.csv" if fmt == "csv" else source
+        report = catalog.import_catalog(
+            ws.store, target, ws.settings.catalog, fmt=fmt, columns={"genre": "kind"} if fmt == "csv" else None
+        )
+        for line in report.lines():
+            console.print(line)
+        rows = ws.store.painting_genres()
+        chosen = demo_mod.choose(rows, portraits=count, seed=seed)
+        if not chosen:
+            raise VivantError(f"{source}: no painting to run the demo on")
+        batch_id = ws.store.create_batch(chosen, languages=languages, seed=seed, note="demo")
+        console.print(f"demo batch {batch_id}: {len(chosen)} paintings × {len(languages)} languages")
+        desc = _run_batch(ws, batch_id, quiet=as_json)
+    _finish(desc, as_json)
+    if not as_json:
+        pool = ws.settings.pool_dir
+        console.print(f"\n[bold]videos:[/] {pool}")
+        for f in sorted(pool.glob("*.mp4")):
+            console.print(f"  {f}")
+
+
+def run() -> None:  # pragma: no cover - console entry point alias
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

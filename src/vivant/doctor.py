@@ -1,0 +1,95 @@
+"""``vivant doctor``: checks that what the configuration needs is really there.
+
+Each check returns a :class:`Finding`; nothing here prints. A check that cannot run says why.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vivant.config import Settings
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _ffmpeg(settings: Settings) -> Finding:
+    from vivant.backends.ffmpeg import ffmpeg_exe
+
+    exe = ffmpeg_exe()
+    try:
+        out = subprocess.run([exe, "-hide_banner", "-filters"], capture_output=True, text=True, check=True).stdout
+        ver = subprocess.run([exe, "-version"], capture_output=True, text=True, check=True).stdout.split("\n")[0]
+        enc = subprocess.run([exe, "-hide_banner", "-encoders"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        return Finding("ffmpeg", False, f"{exe}: {e}")
+    missing = [f for f in ("subtitles", "drawtext", "xfade", "loudnorm", "sidechaincompress") if f" {f} " not in out]
+    missing += [e for e in ("libx264", "aac") if f" {e} " not in enc]
+    if missing:
+        return Finding("ffmpeg", False, f"{ver}: missing {', '.join(missing)}")
+    return Finding("ffmpeg", True, f"{ver} ({exe})")
+
+
+def _fonts(settings: Settings) -> Finding:
+    from vivant.backends.local.fonts import find_fonts_dir
+
+    d = find_fonts_dir(settings.render.fonts_dir)
+    return Finding("fonts", True, str(d))
+
+
+def _voices(settings: Settings) -> Finding:
+    from vivant.backends.local.voice import LocalVoice
+
+    voice = LocalVoice(settings.voice)
+    names = [f"{lang}: {voice.voice_for(lang).name}" for lang in settings.languages]
+    return Finding("voices", True, "; ".join(names))
+
+
+def _zim(settings: Settings) -> Finding:
+    files = settings.research.zim_files
+    if not files:
+        return Finding("zim", True, "no ZIM archive configured: scripts use the catalog's metadata only")
+    from vivant.backends.zim import ZimResearcher
+
+    ZimResearcher(files, settings.research.max_facts)
+    return Finding("zim", True, ", ".join(Path(f).name for f in files))
+
+
+def _vision(settings: Settings) -> Finding:
+    from vivant.backends.local.vision import LocalInspector
+
+    return Finding("vision", True, LocalInspector.name)
+
+
+def _backends(settings: Settings) -> Finding:
+    chosen = settings.backends.model_dump()
+    return Finding("backends", True, ", ".join(f"{k}={v}" for k, v in chosen.items()))
+
+
+def _disk(settings: Settings) -> Finding:
+    ws = settings.workspace
+    probe = ws if ws.exists() else ws.parent
+    free = shutil.disk_usage(probe).free / 1e9
+    return Finding("disk", free > 2, f"{free:.1f} GB free in {probe}")
+
+
+CHECKS: list[Callable[[Settings], Finding]] = [_ffmpeg, _fonts, _voices, _zim, _vision, _backends, _disk]
+
+
+def run_checks(settings: Settings) -> list[Finding]:
+    findings = []
+    for check in CHECKS:
+        name = check.__name__.lstrip("_")
+        try:
+            findings.append(check(settings))
+        except Exception as e:  # a doctor reports every problem, it does not stop at the first
+            findings.append(Finding(name, False, f"{type(e).__name__}: {e}" if not str(e).startswith(name) else str(e)))
+    return findings

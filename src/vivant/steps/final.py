@@ -1,0 +1,44 @@
+"""Step 9: the finished vertical video for one language, with its thumbnail."""
+
+from __future__ import annotations
+
+from vivant.backends.local.fonts import find_fonts_dir
+from vivant.render import FinalSpec, make_thumbnail, pick_music, render_final
+from vivant.roles import Script
+from vivant.steps.base import Step, StepContext, StepResult
+
+
+def run(ctx: StepContext) -> StepResult:
+    r = ctx.settings.render
+    script = ctx.input_model("script", "script", Script)
+    fonts = find_fonts_dir(r.fonts_dir)
+    painting = ctx.painting
+    spec = FinalSpec(
+        clips=[ctx.input("transition", "video"), ctx.input("lipsync", "video"), ctx.input("outro", "video")],
+        subtitles=ctx.input("subtitles", "subtitles"),
+        title=script.title,
+        artist=painting.artist,
+        year=painting.year,
+        watermark=r.watermark or None,
+        music=pick_music(r.music_dir, f"{painting.key}:{ctx.lang}"),
+        fonts_dir=fonts,
+        width=r.width,
+        height=r.height,
+        fps=r.fps,
+        preset=r.preset,
+        crf=r.crf,
+        loudness_lufs=r.loudness_lufs,
+        music_gain_db=r.music_gain_db,
+        title_seconds=r.title_seconds,
+    )
+    out = ctx.out / "final.mp4"
+    render_final(spec, out, progress=lambda seconds: ctx.progress(seconds / max(spec.duration_hint, 1.0)))
+    make_thumbnail(out, ctx.out / "thumbnail.jpg", title=painting.title, artist=painting.artist, fonts_dir=fonts,
+                   width=r.width, height=r.height)  # fmt: skip
+    return StepResult(artifacts={"video": "final.mp4", "thumbnail": "thumbnail.jpg"}, backend="local:ffmpeg")
+
+
+STEP = Step(
+    9, "final", run, per_language=True, resource="cpu",
+    needs=("script", "transition", "lipsync", "subtitles", "outro"),
+)  # fmt: skip

@@ -1,0 +1,34 @@
+"""Step 7: word-timed subtitles (an ASS file) for the narration; burned in by step 9."""
+
+from __future__ import annotations
+
+from pydantic import TypeAdapter
+
+from vivant.backends.local.fonts import find_fonts_dir
+from vivant.roles import Script, WordTiming
+from vivant.steps.base import Step, StepContext, StepResult
+from vivant.subtitles import build_ass
+
+_words = TypeAdapter(list[WordTiming])
+
+
+def run(ctx: StepContext) -> StepResult:
+    transcriber = ctx.roles.transcriber
+    script = ctx.input_model("script", "script", Script)
+    voice_timings = _words.validate_json(ctx.input("audio", "timings").read_bytes())
+    words = transcriber.align(ctx.input("audio", "audio"), script.script, ctx.lang, voice_timings)
+    r = ctx.settings.render
+    find_fonts_dir(r.fonts_dir)  # fail here, not at render time, when no font can be found
+    ass = build_ass(words, width=r.width, height=r.height, offset=r.transition_seconds)
+    (ctx.out / "subtitles.ass").write_text(ass, encoding="utf-8")
+    return StepResult(
+        artifacts={
+            "subtitles": "subtitles.ass",
+            "words": ctx.write_json("words.json", [w.model_dump() for w in words]),
+        },
+        backend=transcriber.name,
+        degraded=transcriber.degraded,
+    )
+
+
+STEP = Step(7, "subtitles", run, per_language=True, resource="llm", needs=("audio", "script"))

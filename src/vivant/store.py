@@ -1,0 +1,649 @@
+"""The state database: the only module that speaks SQL.
+
+SQLite in WAL mode with a busy timeout; every write runs in ``BEGIN IMMEDIATE`` (one writer at a time);
+the schema is built by named migrations recorded in the ``migrations`` table. Rows are returned as small
+frozen dataclasses, never as dicts with magic keys.
+
+It must not know about steps' internals, backends or files beyond the paths it is given.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vivant.errors import IllegalTransition, StoreError
+from vivant.states import AttemptStatus, ItemState, allowed
+
+Clock = Callable[[], float]
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_initial",
+        """
+        CREATE TABLE paintings (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            title TEXT NOT NULL,
+            artist TEXT NOT NULL,
+            year INTEGER,
+            artist_died INTEGER,
+            genre TEXT,
+            style TEXT,
+            image_path TEXT NOT NULL,
+            tags TEXT NOT NULL DEFAULT '[]',
+            description TEXT,
+            is_portrait INTEGER NOT NULL DEFAULT 0,
+            source TEXT NOT NULL DEFAULT '',
+            added_at REAL NOT NULL
+        );
+        CREATE INDEX paintings_portrait ON paintings(is_portrait);
+        CREATE TABLE batches (
+            id INTEGER PRIMARY KEY,
+            created_at REAL NOT NULL,
+            finished_at REAL,
+            status TEXT NOT NULL DEFAULT 'RUNNING',
+            seed INTEGER,
+            languages TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            batch_id INTEGER NOT NULL REFERENCES batches(id),
+            painting_id INTEGER NOT NULL REFERENCES paintings(id),
+            position INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'PENDING',
+            reason TEXT NOT NULL DEFAULT '',
+            redo_from INTEGER,
+            updated_at REAL NOT NULL,
+            UNIQUE(batch_id, painting_id)
+        );
+        CREATE INDEX items_painting ON items(painting_id);
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            step INTEGER NOT NULL,
+            language TEXT NOT NULL DEFAULT '',
+            number INTEGER NOT NULL,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            status TEXT NOT NULL,
+            error TEXT NOT NULL DEFAULT '',
+            backend TEXT NOT NULL DEFAULT '',
+            degraded INTEGER NOT NULL DEFAULT 0,
+            resource TEXT NOT NULL DEFAULT '',
+            queue_wait REAL,
+            compute REAL,
+            remote_id TEXT,
+            superseded INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX attempts_unit ON attempts(item_id, step, language);
+        CREATE TABLE artifacts (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            attempt_id INTEGER NOT NULL REFERENCES attempts(id),
+            step INTEGER NOT NULL,
+            language TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            superseded INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX artifacts_item ON artifacts(item_id, step, language, kind);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            batch_id INTEGER,
+            item_id INTEGER,
+            kind TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE transitions (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            at REAL NOT NULL,
+            old TEXT NOT NULL,
+            new TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class PaintingRow:
+    id: int
+    key: str
+    title: str
+    artist: str
+    year: int | None
+    artist_died: int | None
+    genre: str | None
+    style: str | None
+    image_path: str
+    tags: tuple[str, ...]
+    description: str | None
+    is_portrait: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class NewPainting:
+    """A painting to add to the catalog (the import's output)."""
+
+    key: str
+    title: str
+    artist: str
+    image_path: str
+    year: int | None = None
+    artist_died: int | None = None
+    genre: str | None = None
+    style: str | None = None
+    tags: tuple[str, ...] = ()
+    description: str | None = None
+    is_portrait: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    id: int
+    created_at: float
+    finished_at: float | None
+    status: str
+    seed: int | None
+    languages: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    batch_id: int
+    painting_id: int
+    position: int
+    state: ItemState
+    reason: str
+    redo_from: int | None
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    id: int
+    item_id: int
+    step: int
+    language: str
+    number: int
+    started_at: float
+    finished_at: float | None
+    status: AttemptStatus
+    error: str
+    backend: str
+    degraded: bool
+    resource: str
+    queue_wait: float | None
+    compute: float | None
+    remote_id: str | None
+    superseded: bool
+
+
+@dataclass(frozen=True)
+class ArtifactRow:
+    id: int
+    item_id: int
+    attempt_id: int
+    step: int
+    language: str
+    kind: str
+    path: str
+    sha256: str
+    bytes: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class NewArtifact:
+    kind: str
+    path: str
+    sha256: str
+    bytes: int
+
+
+def _painting(r: sqlite3.Row) -> PaintingRow:
+    return PaintingRow(
+        id=r["id"], key=r["key"], title=r["title"], artist=r["artist"], year=r["year"],
+        artist_died=r["artist_died"], genre=r["genre"], style=r["style"], image_path=r["image_path"],
+        tags=tuple(json.loads(r["tags"])), description=r["description"], is_portrait=bool(r["is_portrait"]),
+        source=r["source"],
+    )  # fmt: skip
+
+
+def _batch(r: sqlite3.Row) -> BatchRow:
+    return BatchRow(
+        id=r["id"], created_at=r["created_at"], finished_at=r["finished_at"], status=r["status"],
+        seed=r["seed"], languages=tuple(json.loads(r["languages"])), note=r["note"],
+    )  # fmt: skip
+
+
+def _item(r: sqlite3.Row) -> ItemRow:
+    return ItemRow(
+        id=r["id"], batch_id=r["batch_id"], painting_id=r["painting_id"], position=r["position"],
+        state=ItemState(r["state"]), reason=r["reason"], redo_from=r["redo_from"], updated_at=r["updated_at"],
+    )  # fmt: skip
+
+
+def _attempt(r: sqlite3.Row) -> AttemptRow:
+    return AttemptRow(
+        id=r["id"], item_id=r["item_id"], step=r["step"], language=r["language"], number=r["number"],
+        started_at=r["started_at"], finished_at=r["finished_at"], status=AttemptStatus(r["status"]),
+        error=r["error"], backend=r["backend"], degraded=bool(r["degraded"]), resource=r["resource"],
+        queue_wait=r["queue_wait"], compute=r["compute"], remote_id=r["remote_id"],
+        superseded=bool(r["superseded"]),
+    )  # fmt: skip
+
+
+def _artifact(r: sqlite3.Row) -> ArtifactRow:
+    return ArtifactRow(
+        id=r["id"], item_id=r["item_id"], attempt_id=r["attempt_id"], step=r["step"], language=r["language"],
+        kind=r["kind"], path=r["path"], sha256=r["sha256"], bytes=r["bytes"], created_at=r["created_at"],
+    )  # fmt: skip
+
+
+class Store:
+    """One SQLite database file. Open with :meth:`open`; close with :meth:`close` (or use ``with``)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock = time.time) -> None:
+        self._conn = conn
+        self.path = path
+        self.clock = clock
+        self._depth = 0
+
+    # -- life cycle ---------------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, *, clock: Clock = time.time) -> Store:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as e:
+            raise StoreError(f"{path}: cannot open the database: {e}") from None
+        store = cls(conn, path, clock)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def migrate(self) -> list[str]:
+        """Apply the named migrations not yet recorded; return their names."""
+        c = self._conn
+        c.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+        done = {r[0] for r in c.execute("SELECT name FROM migrations")}
+        applied = []
+        for name, sql in MIGRATIONS:
+            if name in done:
+                continue
+            with self.atomic():
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        c.execute(statement)
+                c.execute("INSERT INTO migrations VALUES (?, ?)", (name, self.clock()))
+            applied.append(name)
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT name FROM migrations ORDER BY name")]
+
+    @contextmanager
+    def atomic(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``); nested calls use savepoints."""
+        c = self._conn
+        if self._depth == 0:
+            try:
+                c.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as e:
+                raise StoreError(f"{self.path}: cannot start a write: {e}") from None
+        else:
+            c.execute(f"SAVEPOINT sp{self._depth}")
+        self._depth += 1
+        try:
+            yield c
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                c.execute("ROLLBACK")
+            else:
+                c.execute(f"ROLLBACK TO sp{self._depth}")
+                c.execute(f"RELEASE sp{self._depth}")
+            raise
+        else:
+            self._depth -= 1
+            try:
+                if self._depth == 0:
+                    c.execute("COMMIT")
+                else:
+                    c.execute(f"RELEASE sp{self._depth}")
+            except sqlite3.OperationalError as e:
+                if self._depth == 0:
+                    c.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: cannot commit: {e}") from None
+
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._conn.execute(sql, args).fetchone()
+        return row
+
+    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return list(self._conn.execute(sql, args).fetchall())
+
+    # -- paintings ----------------------------------------------------------------------------------------------
+    def add_paintings(self, rows: Iterable[NewPainting]) -> tuple[int, int]:
+        """Insert or update paintings by ``key``; return (inserted, updated)."""
+        now = self.clock()
+        inserted = updated = 0
+        with self.atomic() as c:
+            existing = {r[0] for r in c.execute("SELECT key FROM paintings")}
+            for p in rows:
+                values = (
+                    p.title, p.artist, p.year, p.artist_died, p.genre, p.style, p.image_path,
+                    json.dumps(list(p.tags), ensure_ascii=False), p.description, int(p.is_portrait), p.source,
+                )  # fmt: skip
+                if p.key in existing:
+                    c.execute(
+                        "UPDATE paintings SET title=?, artist=?, year=?, artist_died=?, genre=?, style=?,"
+                        " image_path=?, tags=?, description=?, is_portrait=?, source=? WHERE key=?",
+                        (*values, p.key),
+                    )
+                    updated += 1
+                else:
+                    c.execute(
+                        "INSERT INTO paintings (title, artist, year, artist_died, genre, style, image_path, tags,"
+                        " description, is_portrait, source, key, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (*values, p.key, now),
+                    )
+                    existing.add(p.key)
+                    inserted += 1
+        return inserted, updated
+
+    def painting(self, painting_id: int) -> PaintingRow:
+        r = self._one("SELECT * FROM paintings WHERE id=?", (painting_id,))
+        if r is None:
+            raise StoreError(f"no painting with id {painting_id}")
+        return _painting(r)
+
+    def find_painting(self, ref: str) -> PaintingRow:
+        """A painting by id, key, or unique title (case-insensitive)."""
+        r = self._one("SELECT * FROM paintings WHERE key=?", (ref,))
+        if r is None and ref.isdigit():
+            r = self._one("SELECT * FROM paintings WHERE id=?", (int(ref),))
+        if r is None:
+            rows = self._all("SELECT * FROM paintings WHERE lower(title)=lower(?)", (ref,))
+            if len(rows) > 1:
+                raise StoreError(f"painting {ref!r}: {len(rows)} paintings have that title; use the key")
+            r = rows[0] if rows else None
+        if r is None:
+            raise StoreError(f"painting {ref!r}: not in the catalog")
+        return _painting(r)
+
+    def portrait_candidates(self, *, include_used: bool = False) -> list[tuple[int, str]]:
+        """(id, image_path) of every portrait, optionally leaving out those already in a batch, by id."""
+        sql = "SELECT id, image_path FROM paintings WHERE is_portrait=1"
+        if not include_used:
+            sql += " AND id NOT IN (SELECT painting_id FROM items)"
+        return [(r[0], r[1]) for r in self._conn.execute(sql + " ORDER BY id")]
+
+    def painting_genres(self) -> list[tuple[int, str]]:
+        """(id, genre) of every painting, by id."""
+        return [(r[0], r[1] or "") for r in self._conn.execute("SELECT id, genre FROM paintings ORDER BY id")]
+
+    def catalog_stats(self) -> dict[str, Any]:
+        one = self._one(
+            "SELECT count(*) AS n, sum(is_portrait) AS portraits, count(DISTINCT artist) AS artists,"
+            " sum(CASE WHEN id IN (SELECT painting_id FROM items) THEN 1 ELSE 0 END) AS used FROM paintings"
+        )
+        assert one is not None
+        genres = self._all("SELECT coalesce(genre, '?') g, count(*) n FROM paintings GROUP BY g ORDER BY n DESC")
+        artists = self._all("SELECT artist, count(*) n FROM paintings GROUP BY artist ORDER BY n DESC LIMIT 10")
+        sources = self._all("SELECT source, count(*) n FROM paintings GROUP BY source ORDER BY n DESC")
+        return {
+            "paintings": one["n"],
+            "portraits": one["portraits"] or 0,
+            "artists": one["artists"],
+            "used": one["used"] or 0,
+            "genres": {r["g"]: r["n"] for r in genres},
+            "top_artists": {r["artist"]: r["n"] for r in artists},
+            "sources": {r["source"]: r["n"] for r in sources},
+        }
+
+    # -- batches and items --------------------------------------------------------------------------------------
+    def create_batch(self, painting_ids: Sequence[int], *, languages: Sequence[str], seed: int | None,
+                     note: str = "") -> int:  # fmt: skip
+        now = self.clock()
+        with self.atomic() as c:
+            cur = c.execute(
+                "INSERT INTO batches (created_at, seed, languages, note) VALUES (?,?,?,?)",
+                (now, seed, json.dumps(list(languages)), note),
+            )
+            batch_id = int(cur.lastrowid or 0)
+            for pos, pid in enumerate(painting_ids):
+                c.execute(
+                    "INSERT INTO items (batch_id, painting_id, position, updated_at) VALUES (?,?,?,?)",
+                    (batch_id, pid, pos, now),
+                )
+        return batch_id
+
+    def batch(self, batch_id: int) -> BatchRow:
+        r = self._one("SELECT * FROM batches WHERE id=?", (batch_id,))
+        if r is None:
+            raise StoreError(f"no batch {batch_id}")
+        return _batch(r)
+
+    def batches(self) -> list[BatchRow]:
+        return [_batch(r) for r in self._all("SELECT * FROM batches ORDER BY id")]
+
+    def latest_batch(self) -> BatchRow | None:
+        r = self._one("SELECT * FROM batches ORDER BY id DESC LIMIT 1")
+        return _batch(r) if r else None
+
+    def set_batch_status(self, batch_id: int, status: str) -> None:
+        with self.atomic() as c:
+            finished = self.clock() if status == "FINISHED" else None
+            c.execute("UPDATE batches SET status=?, finished_at=? WHERE id=?", (status, finished, batch_id))
+
+    def items(self, batch_id: int) -> list[ItemRow]:
+        return [_item(r) for r in self._all("SELECT * FROM items WHERE batch_id=? ORDER BY position", (batch_id,))]
+
+    def item(self, item_id: int) -> ItemRow:
+        r = self._one("SELECT * FROM items WHERE id=?", (item_id,))
+        if r is None:
+            raise StoreError(f"no item {item_id}")
+        return _item(r)
+
+    def items_of_painting(self, painting_id: int) -> list[ItemRow]:
+        return [_item(r) for r in self._all("SELECT * FROM items WHERE painting_id=? ORDER BY id", (painting_id,))]
+
+    def batches_with_work(self) -> list[int]:
+        rows = self._all(
+            "SELECT DISTINCT batch_id FROM items WHERE state IN ('PENDING','PROCESSING','REDO') ORDER BY batch_id"
+        )
+        return [r[0] for r in rows]
+
+    def set_state(self, item_id: int, new: ItemState, reason: str = "", *, redo_from: int | None = None) -> None:
+        """The only way an item's state changes; refuses transitions not in :data:`vivant.states.ALLOWED`."""
+        with self.atomic() as c:
+            r = c.execute("SELECT state FROM items WHERE id=?", (item_id,)).fetchone()
+            if r is None:
+                raise StoreError(f"no item {item_id}")
+            old = ItemState(r[0])
+            if old == new:
+                return
+            if not allowed(old, new):
+                raise IllegalTransition(item_id, old, new)
+            c.execute(
+                "UPDATE items SET state=?, reason=?, updated_at=?, redo_from=? WHERE id=?",
+                (new.value, reason, self.clock(), redo_from, item_id),
+            )
+            c.execute(
+                "INSERT INTO transitions (item_id, at, old, new, reason) VALUES (?,?,?,?,?)",
+                (item_id, self.clock(), old.value, new.value, reason),
+            )
+
+    def transitions(self, item_id: int) -> list[tuple[str, str, str]]:
+        return [
+            (r["old"], r["new"], r["reason"])
+            for r in self._all("SELECT * FROM transitions WHERE item_id=? ORDER BY id", (item_id,))
+        ]
+
+    # -- attempts -----------------------------------------------------------------------------------------------
+    def start_attempt(self, item_id: int, step: int, language: str, *, backend: str, resource: str) -> AttemptRow:
+        with self.atomic() as c:
+            n = c.execute(
+                "SELECT coalesce(max(number), 0) FROM attempts WHERE item_id=? AND step=? AND language=?",
+                (item_id, step, language),
+            ).fetchone()[0]
+            cur = c.execute(
+                "INSERT INTO attempts (item_id, step, language, number, started_at, status, backend, resource)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (item_id, step, language, n + 1, self.clock(), AttemptStatus.RUNNING.value, backend, resource),
+            )
+            attempt_id = int(cur.lastrowid or 0)
+        return self.attempt(attempt_id)
+
+    def attempt(self, attempt_id: int) -> AttemptRow:
+        r = self._one("SELECT * FROM attempts WHERE id=?", (attempt_id,))
+        if r is None:
+            raise StoreError(f"no attempt {attempt_id}")
+        return _attempt(r)
+
+    def set_remote_id(self, attempt_id: int, remote_id: str) -> None:
+        with self.atomic() as c:
+            c.execute("UPDATE attempts SET remote_id=? WHERE id=?", (remote_id, attempt_id))
+
+    def finish_attempt(
+        self,
+        attempt_id: int,
+        status: AttemptStatus,
+        *,
+        error: str = "",
+        backend: str | None = None,
+        degraded: bool = False,
+        queue_wait: float | None = None,
+        compute: float | None = None,
+        artifacts: Sequence[NewArtifact] = (),
+    ) -> None:
+        """Close an attempt and record its artifacts, in one transaction."""
+        now = self.clock()
+        with self.atomic() as c:
+            r = c.execute("SELECT * FROM attempts WHERE id=?", (attempt_id,)).fetchone()
+            if r is None:
+                raise StoreError(f"no attempt {attempt_id}")
+            c.execute(
+                "UPDATE attempts SET status=?, finished_at=?, error=?, backend=coalesce(?, backend), degraded=?,"
+                " queue_wait=?, compute=? WHERE id=?",
+                (status.value, now, error, backend, int(degraded), queue_wait, compute, attempt_id),
+            )
+            if artifacts:
+                c.execute(
+                    "UPDATE artifacts SET superseded=1 WHERE item_id=? AND step=? AND language=?",
+                    (r["item_id"], r["step"], r["language"]),
+                )
+            for a in artifacts:
+                c.execute(
+                    "INSERT INTO artifacts (item_id, attempt_id, step, language, kind, path, sha256, bytes,"
+                    " created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (r["item_id"], attempt_id, r["step"], r["language"], a.kind, a.path, a.sha256, a.bytes, now),
+                )
+
+    def interrupt_running(self, batch_id: int | None = None) -> int:
+        """Mark attempts left RUNNING (by a crash) as INTERRUPTED; return how many."""
+        sql = "UPDATE attempts SET status='INTERRUPTED', finished_at=?, error='interrupted' WHERE status='RUNNING'"
+        args: list[Any] = [self.clock()]
+        if batch_id is not None:
+            sql += " AND item_id IN (SELECT id FROM items WHERE batch_id=?)"
+            args.append(batch_id)
+        with self.atomic() as c:
+            return c.execute(sql, args).rowcount
+
+    def attempts(self, *, batch_id: int | None = None, item_id: int | None = None,
+                 include_superseded: bool = True) -> list[AttemptRow]:  # fmt: skip
+        sql = "SELECT a.* FROM attempts a JOIN items i ON i.id=a.item_id WHERE 1=1"
+        args: list[Any] = []
+        if batch_id is not None:
+            sql += " AND i.batch_id=?"
+            args.append(batch_id)
+        if item_id is not None:
+            sql += " AND a.item_id=?"
+            args.append(item_id)
+        if not include_superseded:
+            sql += " AND a.superseded=0"
+        return [_attempt(r) for r in self._all(sql + " ORDER BY a.id", args)]
+
+    def succeeded(self, item_id: int, step: int, language: str) -> bool:
+        r = self._one(
+            "SELECT 1 FROM attempts WHERE item_id=? AND step=? AND language=? AND status='SUCCEEDED' AND superseded=0",
+            (item_id, step, language),
+        )
+        return r is not None
+
+    def failures(self, item_id: int, step: int, language: str) -> int:
+        """Failed attempts of one unit that count against the retry limit (interruptions do not)."""
+        r = self._one(
+            "SELECT count(*) FROM attempts WHERE item_id=? AND step=? AND language=? AND status='FAILED'"
+            " AND superseded=0",
+            (item_id, step, language),
+        )
+        return int(r[0]) if r else 0
+
+    def supersede_from(self, item_id: int, step: int) -> None:
+        """Forget attempts and artifacts of ``step`` and later for an item (used by redo)."""
+        with self.atomic() as c:
+            c.execute("UPDATE attempts SET superseded=1 WHERE item_id=? AND step>=?", (item_id, step))
+            c.execute("UPDATE artifacts SET superseded=1 WHERE item_id=? AND step>=?", (item_id, step))
+
+    # -- artifacts ----------------------------------------------------------------------------------------------
+    def artifacts(self, item_id: int, *, step: int | None = None, language: str | None = None,
+                  kind: str | None = None) -> list[ArtifactRow]:  # fmt: skip
+        sql = "SELECT * FROM artifacts WHERE item_id=? AND superseded=0"
+        args: list[Any] = [item_id]
+        for col, val in (("step", step), ("language", language), ("kind", kind)):
+            if val is not None:
+                sql += f" AND {col}=?"
+                args.append(val)
+        return [_artifact(r) for r in self._all(sql + " ORDER BY id", args)]
+
+    # -- events -------------------------------------------------------------------------------------------------
+    def add_event(self, kind: str, data: dict[str, Any], *, batch_id: int | None, item_id: int | None) -> None:
+        with self.atomic() as c:
+            c.execute(
+                "INSERT INTO events (at, batch_id, item_id, kind, data) VALUES (?,?,?,?,?)",
+                (self.clock(), batch_id, item_id, kind, json.dumps(data, ensure_ascii=False, default=str)),
+            )
+
+    def events(self, batch_id: int, kind: str | None = None) -> list[tuple[float, str, int | None, dict[str, Any]]]:
+        sql = "SELECT * FROM events WHERE batch_id=?"
+        args: list[Any] = [batch_id]
+        if kind:
+            sql += " AND kind=?"
+            args.append(kind)
+        return [
+            (r["at"], r["kind"], r["item_id"], json.loads(r["data"])) for r in self._all(sql + " ORDER BY id", args)
+        ]
