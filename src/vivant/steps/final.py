@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from vivant.backends.local.fonts import find_fonts_dir
-from vivant.render import FinalSpec, make_thumbnail, pick_music, render_final
 from vivant.roles import Script
 from vivant.steps.base import Step, StepContext, StepResult
 
 
 def run(ctx: StepContext) -> StepResult:
+    from vivant.backends.local.fonts import find_fonts_dir
+    from vivant.render import FinalSpec, make_thumbnail, pick_music, render_final
+
     r = ctx.settings.render
     script = ctx.input_model("script", "script", Script)
     fonts = find_fonts_dir(r.fonts_dir)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from vivant.backends.local.vision import resize_long_side
 from vivant.errors import InputError
 from vivant.roles import Box
 from vivant.steps.base import Step, StepContext, StepResult
@@ -16,6 +15,8 @@ def _scale(box: Box, factor: float) -> Box:
 
 
 def run(ctx: StepContext) -> StepResult:
+    from vivant.backends.local.vision import resize_long_side
+
     image = ctx.painting.image_path
     if not image.is_file():
         raise InputError(f"{ctx.painting.key}: image {image} is missing")

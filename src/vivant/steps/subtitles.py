@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from vivant.backends.local.fonts import find_fonts_dir
 from vivant.roles import Script, WordTiming
 from vivant.steps.base import Step, StepContext, StepResult
-from vivant.subtitles import build_ass
 
 _words = TypeAdapter(list[WordTiming])
 
 
 def run(ctx: StepContext) -> StepResult:
+    from vivant.backends.local.fonts import find_fonts_dir
+    from vivant.subtitles import build_ass
+
     transcriber = ctx.roles.transcriber
     script = ctx.input_model("script", "script", Script)
     voice_timings = _words.validate_json(ctx.input("audio", "timings").read_bytes())
