@@ -39,7 +39,7 @@ catalog_app = typer.Typer(help="Import painting catalogs and see what is in them
 app.add_typer(catalog_app, name="catalog")
 
 console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 log = logging.getLogger("vivant")
 
 ConfigOpt = Annotated[
