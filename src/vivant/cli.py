@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import sys
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -271,28 +272,30 @@ def catalog_import(
     keep_unknown_dates: Annotated[
         bool, typer.Option("--keep-unknown-dates", help="Keep rows with no date at all.")
     ] = False,
+    artist_deaths: Annotated[
+        Path | None, typer.Option("--artist-deaths", help="CSV of artist (or slug), death year.")
+    ] = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Import paintings into the catalog; says how many rows were kept and dropped, and why."""
     from vivant import catalog
 
-    columns: dict[str, str] = {}
-    for pair in column or []:
-        field, sep, col = pair.partition("=")
-        if not sep or not field or not col:
-            raise VivantError(f"--column {pair!r}: expected FIELD=COLUMN")
-        columns[field.strip()] = col.strip()
+    columns = catalog.ColumnMap.from_pairs(column) if column else None
+    formats = typing.get_args(catalog.Format)
+    if fmt is not None and fmt not in formats:
+        raise VivantError(f"--format {fmt!r}: choose one of {', '.join(formats)}")
     with _open(config, verbose) as ws, console.status(f"importing {source} ..."):
         report = catalog.import_catalog(
             ws.store,
             source,
             ws.settings.catalog,
-            fmt=fmt,
-            columns=columns or None,
+            fmt=typing.cast("catalog.Format | None", fmt),
+            columns=columns,
             genre_index=genre_index,
             keep_unknown_dates=keep_unknown_dates,
             portraits_file=portraits,
+            artist_deaths=artist_deaths,
         )
     for line in report.lines():
         console.print(line)
@@ -484,10 +487,14 @@ def demo(
     config_path = init_workspace(workspace)
     with _open(config_path, verbose) as ws:
         languages = _langs(langs, list(ws.settings.languages))
-        fmt = "csv" if (source / "catalog.csv").is_file() else "folder"
-        target = source / "catalog.csv" if fmt == "csv" else source
+        listed = (source / "catalog.csv").is_file()
         report = catalog.import_catalog(
-            ws.store, target, ws.settings.catalog, fmt=fmt, columns={"genre": "kind"} if fmt == "csv" else None
+            ws.store,
+            source / "catalog.csv" if listed else source,
+            ws.settings.catalog,
+            fmt="csv" if listed else "folder",
+            columns=catalog.ColumnMap(genre="kind") if listed else None,
+            keep_unknown_dates=not listed,
         )
         for line in report.lines():
             console.print(line)

@@ -57,14 +57,14 @@ class ResearchSettings(_Section):
 class ChecksSettings(_Section):
     """Thresholds of step 0's checks."""
 
-    min_side_px: Annotated[int, Field(ge=64)] = 400
+    min_side_px: Annotated[int, Field(ge=64)] = 320
     max_people: Annotated[int, Field(ge=1)] = 1
     min_face_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.06
     """The face's height as a share of the image's height."""
     min_blur_variance: Annotated[float, Field(ge=0)] = 40.0
     """Variance of the Laplacian on the image scaled to 512 px; lower means blurrier."""
     nudity_max_score: Annotated[float, Field(gt=0, le=1)] = 0.45
-    face_score_min: Annotated[float, Field(gt=0, le=1)] = 0.35
+    face_score_min: Annotated[float, Field(gt=0, le=1)] = 0.3
     child_words: list[str] = [
         "child",
         "children",
@@ -260,12 +260,12 @@ max_facts = 4
 
 [checks]
 # Step 0 refuses paintings that fail these checks.
-min_side_px = 400          # shortest side of the image, in pixels
+min_side_px = 320          # shortest side of the image, in pixels
 max_people = 1             # more faces than this: not a single portrait
 min_face_fraction = 0.06   # face height / image height
 min_blur_variance = 40.0   # variance of the Laplacian at 512 px; lower is blurrier
 nudity_max_score = 0.45    # nudenet score above which exposed body parts refuse the painting
-face_score_min = 0.35      # nudenet face score counted as a face
+face_score_min = 0.3       # nudenet face score counted as a face
 
 [render]
 width = 1080

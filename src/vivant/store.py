@@ -415,6 +415,25 @@ class Store:
         """(id, genre) of every painting, by id."""
         return [(r[0], r[1] or "") for r in self._conn.execute("SELECT id, genre FROM paintings ORDER BY id")]
 
+    def portrait_ids(self, *, include_used: bool = False) -> list[int]:
+        """Ids of every portrait (optionally leaving out those already in a batch), by id; no paths, so cheap."""
+        sql = "SELECT id FROM paintings WHERE is_portrait=1"
+        if not include_used:
+            sql += " AND id NOT IN (SELECT painting_id FROM items)"
+        return [r[0] for r in self._conn.execute(sql + " ORDER BY id")]
+
+    def image_paths(self, painting_ids: Sequence[int]) -> dict[int, str]:
+        """image_path of each of these paintings, by id (ids not in the catalog are left out)."""
+        out: dict[int, str] = {}
+        ids = list(painting_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update((r[0], r[1]) for r in self._conn.execute(
+                f"SELECT id, image_path FROM paintings WHERE id IN ({marks})", chunk
+            ))  # fmt: skip
+        return out
+
     def catalog_stats(self) -> dict[str, Any]:
         one = self._one(
             "SELECT count(*) AS n, sum(is_portrait) AS portraits, count(DISTINCT artist) AS artists,"

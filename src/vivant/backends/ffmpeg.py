@@ -141,7 +141,7 @@ class FrameWriter:
         )
         return self
 
-    def write(self, frame: bytes) -> None:
+    def write(self, frame: bytes | bytearray | memoryview) -> None:
         assert self._proc is not None and self._proc.stdin is not None
         try:
             self._proc.stdin.write(frame)

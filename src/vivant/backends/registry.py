@@ -76,7 +76,7 @@ class Roles:
     def image_editor(self, task: Literal["restore", "realistic"]) -> ImageEditor:
         from vivant.backends.local.image import LocalImageEditor
 
-        obj: ImageEditor = self._get(f"image_editor:{task}", lambda: self._get("image_editor", LocalImageEditor))
+        obj: ImageEditor = self._get(f"image_editor:{task}", lambda: LocalImageEditor(task))
         return obj
 
     def video_maker(self, style: Literal["transition", "outro"]) -> VideoMaker:

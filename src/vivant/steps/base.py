@@ -58,7 +58,7 @@ class StepContext:
             raise StepError("this step needs a language")
         return self.language
 
-    def write_json(self, name: str, value: BaseModel | dict[str, object] | list[object]) -> str:
+    def write_json(self, name: str, value: object) -> str:
         path = self.out / name
         text = value.model_dump_json(indent=2) if isinstance(value, BaseModel) else json.dumps(value, indent=2)
         path.write_text(text + "\n", encoding="utf-8")

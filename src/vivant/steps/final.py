@@ -34,8 +34,15 @@ def run(ctx: StepContext) -> StepResult:
     )
     out = ctx.out / "final.mp4"
     render_final(spec, out, progress=lambda seconds: ctx.progress(seconds / max(spec.duration_hint, 1.0)))
-    make_thumbnail(out, ctx.out / "thumbnail.jpg", title=painting.title, artist=painting.artist, fonts_dir=fonts,
-                   width=r.width, height=r.height)  # fmt: skip
+    make_thumbnail(
+        ctx.input("lipsync", "video"),  # a clean frame: no subtitles or watermark on the cover
+        ctx.out / "thumbnail.jpg",
+        title=painting.title,
+        artist=painting.artist,
+        fonts_dir=fonts,
+        width=r.width,
+        height=r.height,
+    )
     return StepResult(artifacts={"video": "final.mp4", "thumbnail": "thumbnail.jpg"}, backend="local:ffmpeg")
 
 

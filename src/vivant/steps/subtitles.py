@@ -11,7 +11,7 @@ _words = TypeAdapter(list[WordTiming])
 
 
 def run(ctx: StepContext) -> StepResult:
-    from vivant.backends.local.fonts import find_fonts_dir
+    from vivant.backends.local.fonts import find_fonts_dir, font_family
     from vivant.subtitles import build_ass
 
     transcriber = ctx.roles.transcriber
@@ -19,8 +19,8 @@ def run(ctx: StepContext) -> StepResult:
     voice_timings = _words.validate_json(ctx.input("audio", "timings").read_bytes())
     words = transcriber.align(ctx.input("audio", "audio"), script.script, ctx.lang, voice_timings)
     r = ctx.settings.render
-    find_fonts_dir(r.fonts_dir)  # fail here, not at render time, when no font can be found
-    ass = build_ass(words, width=r.width, height=r.height, offset=r.transition_seconds)
+    fonts = find_fonts_dir(r.fonts_dir)  # fail here, not at render time, when no font can be found
+    ass = build_ass(words, width=r.width, height=r.height, offset=r.transition_seconds, font=font_family(fonts))
     (ctx.out / "subtitles.ass").write_text(ass, encoding="utf-8")
     return StepResult(
         artifacts={

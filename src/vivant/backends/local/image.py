@@ -143,16 +143,17 @@ def photo_approx(img_bgr: np.ndarray, seed: int = 7) -> np.ndarray:
     skin = ((hue <= 25) | (hue >= 170)) & (sat > 30) & (sat < 190)
     hsv[..., 1] = np.where(skin, sat * 0.95, sat * 0.78)
     graded = cv2.cvtColor(np.clip(hsv, 0, 255).astype(np.uint8), cv2.COLOR_HSV2BGR).astype(np.float32)
-    warm = np.where(skin[..., None], np.float32([0.96, 1.0, 1.05]), np.float32([0.985, 1.0, 1.02]))
-    graded = np.clip(graded * warm, 0, 255).astype(np.uint8)
-    graded = cv2.LUT(graded, _contrast_curve())
+    warm_skin = np.array([0.96, 1.0, 1.05], np.float32)
+    warm_rest = np.array([0.985, 1.0, 1.02], np.float32)
+    warm = np.where(skin[..., None], warm_skin, warm_rest)
+    curved = cv2.LUT(np.clip(graded * warm, 0, 255).astype(np.uint8), _contrast_curve())
     # 3. Subtle film grain (deterministic), stronger in the mid-tones.
     rng = np.random.default_rng(seed)
     grain = rng.normal(0.0, 1.0, (h, w)).astype(np.float32)
     grain = cv2.GaussianBlur(grain, (0, 0), 0.6) * 4.0
-    lum = cv2.cvtColor(graded, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+    lum = cv2.cvtColor(curved, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
     grain *= 0.4 + 2.4 * lum * (1 - lum)
-    out = graded.astype(np.float32) + grain[..., None]
+    out = curved.astype(np.float32) + grain[..., None]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 

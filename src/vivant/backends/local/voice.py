@@ -344,9 +344,7 @@ class PiperVoice:
         try:
             from piper import SynthesisConfig
 
-            chunks = list(
-                model.synthesize(text, syn_config=SynthesisConfig(volume=0.9), include_alignments=True)
-            )
+            chunks = list(model.synthesize(text, syn_config=SynthesisConfig(volume=0.9), include_alignments=True))
         except Exception as e:
             raise StepError(f"piper failed to synthesise {text[:40]!r}: {type(e).__name__}: {e}") from e
         if not chunks:
@@ -502,9 +500,7 @@ class _Espeak:
         try:
             import espeakng_loader
         except ImportError:
-            raise StepError(
-                "espeak-ng is not installed: the Python package 'espeakng-loader' is missing"
-            ) from None
+            raise StepError("espeak-ng is not installed: the Python package 'espeakng-loader' is missing") from None
         lib_path = espeakng_loader.get_library_path()
         try:
             data_path = espeakng_loader.get_data_path()

@@ -95,10 +95,6 @@ def spoken_title(title: str) -> str:
     return cleaned or title.strip()
 
 
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _de(name: str) -> str:
     """French "de X" with elision before a vowel ("d'Edgar Degas")."""
     return ("d'" if name[:1].lower() in "aeiouyàâéèêëîïôöûü" else "de ") + name

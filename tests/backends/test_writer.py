@@ -1,0 +1,280 @@
+"""TemplateWriter: every painting of the demo catalog, both languages, with and without research notes."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from vivant.backends.local.writer import TemplateWriter, looks_french, speakable
+from vivant.roles import MAX_SCRIPT_WORDS, Fact, Language, Painting, ResearchNotes, Script, Source, Writer
+
+LANGUAGES: tuple[Language, ...] = ("fr", "en")
+FIRST_PERSON = {
+    "en": re.compile(r"\b(I|my|me|I'm)\b"),
+    "fr": re.compile(r"\b(je|j'|moi|mon|ma|mes|m')", re.IGNORECASE),
+}
+SPEAKABLE_CHARS = re.compile(r"^[\w\s.,;:!?'\"«»-]+$")
+
+
+def _year(text: str) -> int | None:
+    m = re.search(r"\d{4}", text)
+    return int(m.group()) if m else None
+
+
+@pytest.fixture(scope="module")
+def paintings(paintings_dir: Path) -> list[Painting]:
+    with (paintings_dir / "catalog.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    return [
+        Painting(
+            id=i,
+            key=Path(row["file"]).stem,
+            title=row["title"],
+            artist=row["artist"],
+            year=_year(row["year"]),
+            artist_died=_year(row["artist_died"]),
+            genre="portrait" if row["kind"] == "portrait" else None,
+            image_path=paintings_dir / row["file"],
+        )
+        for i, row in enumerate(rows)
+    ]
+
+
+def _source(painting: Painting, what: str) -> Source:
+    return Source(archive="test.zim", path=f"A/{what}_{painting.key}", title=what)
+
+
+def english_notes(painting: Painting) -> ResearchNotes:
+    """Notes as the ZIM researcher returns them: English sentences of a Wikipedia lead, with sources."""
+    a, p = _source(painting, "artist"), _source(painting, "painting")
+    surname = painting.artist.split()[-1]
+    artist_facts = [
+        Fact(text=f"{painting.artist} (1600 – 1680) was a painter who worked in Zwolle for most of a life.", source=a),
+        Fact(text="He trained with a master in Zwolle and joined the painters' guild of the town in 1624.", source=a),
+        Fact(
+            text=f"{surname} painted fewer than forty works, most of them for private collectors in Zwolle.", source=a
+        ),
+    ]
+    painting_facts = [
+        Fact(
+            text=f"{painting.title} is an oil painting on canvas, dated c. 1640, kept in a collection in Zwolle.",
+            source=p,
+        ),
+        Fact(text="The sitter's identity has been debated by historians since the 19th century in Zwolle.", source=p),
+    ]
+    return ResearchNotes(artist_facts=artist_facts, painting_facts=painting_facts, sources=[a, p], searched=["test"])
+
+
+def french_notes(painting: Painting) -> ResearchNotes:
+    a = _source(painting, "artiste")
+    return ResearchNotes(
+        artist_facts=[
+            Fact(
+                text=f"{painting.artist} est un peintre qui a vécu et travaillé à Zwolle, dans les Pays-Bas.", source=a
+            )
+        ],
+        sources=[a],
+    )
+
+
+NOTES = {
+    "none": lambda p: ResearchNotes(),
+    "english": english_notes,
+    "french": french_notes,
+}
+
+
+@pytest.fixture(scope="module")
+def writer() -> TemplateWriter:
+    return TemplateWriter()
+
+
+def test_is_a_writer(writer: TemplateWriter) -> None:
+    assert isinstance(writer, Writer)
+    assert writer.name == "local:template"
+    assert writer.degraded is True
+
+
+@pytest.mark.parametrize("notes_kind", list(NOTES))
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_catalog_painting_gives_a_valid_script(
+    writer: TemplateWriter, paintings: list[Painting], language: Language, notes_kind: str
+) -> None:
+    for painting in paintings:
+        notes = NOTES[notes_kind](painting)
+        script = writer.write(painting, notes, language)
+        text = script.script
+        n = len(text.split())
+        where = f"{painting.key} [{language}, {notes_kind}]: {text}"
+
+        assert Script.model_validate(script.model_dump()) == script  # validates as a Script
+        assert script.language == language
+        assert 40 <= n <= MAX_SCRIPT_WORDS, f"{n} words: {where}"
+        assert n <= 130, f"{n} words, above the target: {where}"
+        assert painting.artist in text, where  # the full name
+        assert FIRST_PERSON[language].search(text), where
+        assert script.hook and text.startswith(script.hook)
+        assert 1 <= len(script.title) <= 100
+        assert 3 <= len(script.hashtags) <= 6
+        assert all(t.startswith("#") and " " not in t and t[1:].isalnum() for t in script.hashtags)
+        assert len(set(script.hashtags)) == len(script.hashtags)
+        # read by a TTS voice: no markdown, hashtags, brackets or emojis
+        assert SPEAKABLE_CHARS.match(text), where
+        assert "#" not in text and "*" not in text and "(" not in text and "[" not in text
+        assert "  " not in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_deterministic(writer: TemplateWriter, paintings: list[Painting], language: Language) -> None:
+    for painting in paintings:
+        notes = english_notes(painting)
+        assert writer.write(painting, notes, language) == writer.write(painting, notes, language)
+        assert TemplateWriter().write(painting, ResearchNotes(), language) == writer.write(
+            painting, ResearchNotes(), language
+        )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_different_paintings_sound_different(
+    writer: TemplateWriter, paintings: list[Painting], language: Language
+) -> None:
+    scripts = [writer.write(p, ResearchNotes(), language) for p in paintings]
+    assert len({s.script for s in scripts}) == len(paintings)
+    # not just the title: the template variants differ too
+    assert len({s.hook for s in scripts}) >= 3
+    closings = {s.script.rsplit(". ", 1)[-1] for s in scripts}
+    assert len(closings) >= 3
+    # the same painting under another key may get another variant, but the same key always the same one
+    same = paintings[0]
+    other = same.model_copy(update={"key": same.key + "-other"})
+    assert writer.write(same, ResearchNotes(), language) == writer.write(same, ResearchNotes(), language)
+    assert writer.write(other, ResearchNotes(), language).artist == same.artist
+
+
+def test_hashtags_name_the_artist(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    by_key = {p.key: p for p in paintings}
+    en = writer.write(by_key["vermeer_girl-with-a-pearl-earring"], ResearchNotes(), "en").hashtags
+    fr = writer.write(by_key["vermeer_girl-with-a-pearl-earring"], ResearchNotes(), "fr").hashtags
+    assert en[:3] == ["#art", "#portrait", "#vermeer"] and "#arthistory" in en
+    assert fr[:3] == ["#art", "#portrait", "#vermeer"] and "#histoiredelart" in fr
+    assert "#velazquez" in writer.write(by_key["velazquez_portrait-of-pope-innocent-x"], ResearchNotes(), "en").hashtags
+    assert "#vangogh" in writer.write(by_key["van-gogh_the-starry-night"], ResearchNotes(), "en").hashtags
+
+
+def test_without_notes_nothing_is_invented(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    for painting in paintings:
+        allowed = {str(y) for y in (painting.year, painting.artist_died) if y}
+        for language in LANGUAGES:
+            script = writer.write(painting, ResearchNotes(), language)
+            assert set(re.findall(r"\d+", script.script)) <= allowed, script.script
+            assert script.sources == []
+
+
+def test_english_facts_are_used_with_their_sources(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    for painting in paintings:
+        notes = english_notes(painting)
+        script = writer.write(painting, notes, "en")
+        assert "Zwolle" in script.script, script.script  # a fact made it in
+        assert f"My painter, {painting.artist}," in script.script or "I am an oil painting" in script.script
+        assert script.sources
+        assert set(s.path for s in script.sources) <= {s.path for s in notes.sources}
+        # every number comes from the metadata or the notes
+        allowed = {str(y) for y in (painting.year, painting.artist_died) if y} | {"1600", "1680", "1624", "1640", "19"}
+        assert set(re.findall(r"\d+", script.script)) <= allowed, script.script
+
+
+def test_painting_fact_is_said_in_first_person(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    painting = paintings[1]
+    script = writer.write(painting, english_notes(painting), "en")
+    assert "I am an oil painting on canvas, dated around 1640" in script.script
+
+
+def test_french_does_not_use_english_facts(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    for painting in paintings:
+        script = writer.write(painting, english_notes(painting), "fr")
+        assert "Zwolle" not in script.script
+        assert script.sources == []
+        assert script == writer.write(painting, ResearchNotes(), "fr")
+
+
+def test_french_facts_are_used_in_french(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    painting = paintings[0]
+    script = writer.write(painting, french_notes(painting), "fr")
+    assert f"Mon artiste, {painting.artist}, est un peintre" in script.script
+    assert script.sources == french_notes(painting).sources
+    assert "Zwolle" not in writer.write(painting, french_notes(painting), "en").script
+
+
+def test_artist_facts_about_someone_else_are_left_out(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    painting = paintings[0]
+    src = Source(archive="t.zim", path="A/Johannes_Brahms", title="Johannes Brahms")
+    notes = ResearchNotes(
+        artist_facts=[Fact(text="Johannes Brahms was a German composer and pianist born in Hamburg.", source=src)]
+    )
+    script = writer.write(painting, notes, "en")
+    assert "Brahms" not in script.script
+    assert script.sources == []
+
+
+def test_long_facts_are_trimmed_to_fit(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    painting = paintings[0]
+    src = Source(archive="t.zim", path="A/x", title="x")
+    long = " ".join(["word"] * 38)
+    notes = ResearchNotes(
+        artist_facts=[Fact(text=f"{painting.artist} was a painter and {long}.", source=src) for _ in range(8)],
+        painting_facts=[Fact(text=f"{painting.title} is a painting and {long}.", source=src) for _ in range(8)],
+    )
+    for language in LANGUAGES:
+        script = writer.write(painting, notes, language)
+        assert len(script.script.split()) <= 130
+
+
+def test_absurd_metadata_still_validates(writer: TemplateWriter) -> None:
+    painting = Painting(
+        id=99,
+        key="x_absurd",
+        title=" ".join(["Extremely"] * 160) + " (detail) 🎨",
+        artist="Élisabeth Vigée Le Brun",
+        year=None,
+        artist_died=None,
+        genre="religious_painting",
+        style="Neoclassicism",
+        image_path=Path("x.jpg"),
+    )
+    for language in LANGUAGES:
+        script = writer.write(painting, ResearchNotes(), language)
+        assert len(script.script.split()) <= MAX_SCRIPT_WORDS
+        assert len(script.title) <= 100
+        assert "Élisabeth Vigée Le Brun" in script.script
+        assert "🎨" not in script.script
+        assert 3 <= len(script.hashtags) <= 6
+
+
+def test_optional_metadata_is_used(writer: TemplateWriter) -> None:
+    painting = Painting(
+        id=7,
+        key="ingres_test",
+        title="Madame Moitessier",
+        artist="Jean-Auguste-Dominique Ingres",
+        year=1856,
+        artist_died=1867,
+        genre="portrait",
+        style="Neoclassicism",
+        image_path=Path("x.jpg"),
+    )
+    en = writer.write(painting, ResearchNotes(), "en")
+    fr = writer.write(painting, ResearchNotes(), "fr")
+    assert "1856" in en.script and "1856" in fr.script
+    assert "#neoclassicism" in en.hashtags
+    assert "#ingres" in en.hashtags or "#jeanaugustedominiqueingres" in en.hashtags
+
+
+def test_helpers() -> None:
+    assert speakable("Vermeer (1632–1675) painted c. 1665 [1] 🎨 *bold*") == "Vermeer painted around 1665 bold."
+    assert speakable("from 1632–1675") == "from 1632 to 1675."
+    assert looks_french("Il est né à Delft et il a peint la Laitière.")
+    assert not looks_french("He was born in Delft and painted the Milkmaid.")

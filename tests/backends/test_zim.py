@@ -1,0 +1,389 @@
+"""ZimResearcher on the real archives of ../shared/data/zim and on archives written here with libzim's Creator."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from vivant.backends import zim as zim_mod
+from vivant.backends.zim import ZimResearcher, html_lead_paragraphs, split_sentences
+from vivant.errors import ConfigError
+from vivant.roles import Painting, Researcher
+
+MINI_WIKI = "wikipedia_en_100_mini_2022-10.zim"
+WIKIBOOKS_BE = "wikibooks_be_all_nopic_2017-02.zim"
+
+VERMEER_HTML = """<!DOCTYPE html>
+<html><head><meta charset="UTF-8"><title>Johannes Vermeer</title>
+<script>var tracker = "SCRIPT-MARKER should never be read";</script>
+<style>.infobox { color: red }</style></head>
+<body><div id="content">
+<h1>Johannes Vermeer</h1>
+<div class="hatnote">For the crater, see Vermeer (crater). HATNOTE-MARKER</div>
+<table class="infobox"><tr><th>Born</th><td>INFOBOX-MARKER Delft</td></tr></table>
+<p><b>Johannes Vermeer</b> (also Jan Vermeer; October 1632 &ndash; 15 December 1675) was a Dutch Baroque
+painter who specialised in domestic interior scenes of middle-class life.<sup class="reference">[1]</sup>
+He was born in Delft in 1632 and spent his whole life there.<sup>[2]</sup></p>
+<p class="mw-empty-elt"></p>
+<p>Vermeer painted slowly, producing perhaps three paintings a year, and he worked with expensive pigments
+such as ultramarine. He was recognised during his lifetime in Delft and The Hague, but he died in debt in 1675.
+Nice.</p>
+<h2>Life</h2>
+<p>SECTION-MARKER This paragraph belongs to a later section and is not part of the lead.</p>
+<ol class="references"><li>REFERENCE-MARKER Montias, 1989.</li></ol>
+</div></body></html>
+"""
+
+PEARL_HTML = """<html><head><title>Girl with a Pearl Earring</title></head><body>
+<p><i>Girl with a Pearl Earring</i> is an oil painting by Dutch Golden Age painter Johannes Vermeer, dated
+c. 1665. It has been in the collection of the Mauritshuis in The Hague since 1902.</p>
+<h2>Description</h2><p>SECTION-MARKER a later section.</p>
+</body></html>"""
+
+BRAHMS_HTML = """<html><body><p>Johannes Brahms (7 May 1833 &ndash; 3 April 1897) was a German composer,
+pianist and conductor of the mid-Romantic period, born in Hamburg in 1833.</p></body></html>"""
+
+DELFT_HTML = """<html><body><p>Delft is a city and municipality in the province of South Holland, in the
+Netherlands, known for its pottery since the 17th century.</p></body></html>"""
+
+
+@dataclass(frozen=True)
+class Built:
+    path: Path
+    prefix: str
+    fulltext: bool
+
+
+def _write_zim(path: Path, *, prefix: str, fulltext: bool) -> Path:
+    from libzim.writer import Creator, Hint, Item, StringProvider
+
+    class Article(Item):
+        def __init__(self, slug: str, title: str, html: str) -> None:
+            super().__init__()
+            self.slug, self.title, self.html = slug, title, html
+
+        def get_path(self) -> str:
+            return prefix + self.slug
+
+        def get_title(self) -> str:
+            return self.title
+
+        def get_mimetype(self) -> str:
+            return "text/html"
+
+        def get_contentprovider(self) -> StringProvider:
+            return StringProvider(self.html)
+
+        def get_hints(self) -> dict[Hint, int]:
+            return {Hint.FRONT_ARTICLE: True}
+
+    with Creator(str(path)).config_indexing(fulltext, "eng") as creator:
+        creator.set_mainpath(prefix + "Johannes_Vermeer")
+        creator.add_metadata("Title", "Tableau Vivant test archive")
+        creator.add_metadata("Language", "eng")
+        creator.add_item(Article("Johannes_Vermeer", "Johannes Vermeer", VERMEER_HTML))
+        creator.add_item(Article("Girl_with_a_Pearl_Earring", "Girl with a Pearl Earring", PEARL_HTML))
+        creator.add_item(Article("Johannes_Brahms", "Johannes Brahms", BRAHMS_HTML))
+        creator.add_item(Article("Delft", "Delft", DELFT_HTML))
+        creator.add_redirection(prefix + "Vermeer", "Vermeer", prefix + "Johannes_Vermeer", {Hint.FRONT_ARTICLE: True})
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
+    folder = tmp_path_factory.mktemp("zims")
+    specs = {
+        "plain": ("", True),  # new path scheme, full-text index
+        "a_paths": ("A/", True),  # old-style A/ paths
+        "no_index": ("", False),  # no full-text index: title suggestions only
+    }
+    return {
+        name: Built(_write_zim(folder / f"test_{name}.zim", prefix=prefix, fulltext=ft), prefix, ft)
+        for name, (prefix, ft) in specs.items()
+    }
+
+
+def _painting(title: str, artist: str, key: str | None = None) -> Painting:
+    return Painting(
+        id=1,
+        key=key or f"{artist}_{title}".lower().replace(" ", "-"),
+        title=title,
+        artist=artist,
+        image_path=Path("unused.jpg"),
+    )
+
+
+PEARL = _painting("Girl with a Pearl Earring", "Johannes Vermeer")
+
+
+# -- archives written here --------------------------------------------------------------------------------
+
+
+def test_written_archives_have_the_expected_indexes(built: dict[str, Built]) -> None:
+    from libzim.reader import Archive
+
+    for b in built.values():
+        z = Archive(str(b.path))
+        assert z.has_fulltext_index == b.fulltext
+        assert z.has_title_index
+        assert z.get_entry_by_path(b.prefix + "Vermeer").is_redirect
+
+
+@pytest.mark.parametrize("name", ["plain", "a_paths", "no_index"])
+def test_finds_vermeer_and_the_painting_with_sources(built: dict[str, Built], name: str) -> None:
+    b = built[name]
+    notes = ZimResearcher([b.path], max_facts=4).research(PEARL)
+
+    assert notes.artist_facts, notes.searched
+    assert notes.painting_facts, notes.searched
+    for fact in notes.artist_facts:
+        assert fact.source is not None
+        assert fact.source.archive == b.path.name
+        assert fact.source.path == b.prefix + "Johannes_Vermeer"
+        assert fact.source.title == "Johannes Vermeer"
+    for fact in notes.painting_facts:
+        assert fact.source is not None
+        assert fact.source.path == b.prefix + "Girl_with_a_Pearl_Earring"
+    assert {s.path for s in notes.sources} == {
+        b.prefix + "Johannes_Vermeer",
+        b.prefix + "Girl_with_a_Pearl_Earring",
+    }
+    text = " ".join(f.text for f in notes.artist_facts)
+    assert "Dutch Baroque painter" in text
+    assert "1632" in text
+    assert "Mauritshuis" in " ".join(f.text for f in notes.painting_facts)
+    assert any("found 'Johannes Vermeer'" in line for line in notes.searched)
+
+
+def test_facts_are_clean_lead_sentences(built: dict[str, Built]) -> None:
+    notes = ZimResearcher([built["plain"].path], max_facts=10).research(PEARL)
+    texts = [f.text for f in (*notes.artist_facts, *notes.painting_facts)]
+    joined = " ".join(texts)
+    for marker in ("SCRIPT", "HATNOTE", "INFOBOX", "SECTION", "REFERENCE", "[1]", "[2]", "color: red"):
+        assert marker not in joined
+    assert all(t.endswith((".", "!", "?")) for t in texts)
+    assert "Nice." not in texts  # too short to be a fact
+    assert any("c. 1665" in t for t in texts)  # the abbreviation did not split the sentence
+    assert len(notes.artist_facts) <= 10
+
+
+def test_max_facts_is_respected(built: dict[str, Built]) -> None:
+    notes = ZimResearcher([built["plain"].path], max_facts=1).research(PEARL)
+    assert len(notes.artist_facts) == 1
+    assert len(notes.painting_facts) == 1
+    # the defining first sentence wins
+    assert notes.artist_facts[0].text.startswith("Johannes Vermeer")
+
+
+def test_redirect_is_followed(built: dict[str, Built]) -> None:
+    for b in built.values():
+        notes = ZimResearcher([b.path], max_facts=3).research(_painting("Some Unknown Work", "Vermeer"))
+        assert notes.artist_facts, notes.searched
+        source = notes.artist_facts[0].source
+        assert source is not None
+        assert source.path == b.prefix + "Johannes_Vermeer"  # the target, not the redirect
+
+
+def test_missing_artist_invents_nothing(built: dict[str, Built]) -> None:
+    paths = [b.path for b in built.values()]
+    notes = ZimResearcher(paths, max_facts=4).research(
+        _painting("The Courtyard of a House in Delft", "Pieter de Hooch")
+    )
+    assert notes.artist_facts == []
+    assert notes.painting_facts == []
+    assert notes.sources == []
+    for p in paths:
+        assert f"artist 'Pieter de Hooch' in {p.name}: no article" in "\n".join(notes.searched)
+        assert f"painting 'The Courtyard of a House in Delft' in {p.name}: no article" in "\n".join(notes.searched)
+
+
+def test_wrong_hits_are_rejected(built: dict[str, Built]) -> None:
+    # "Johannes Brahms" and "Johannes Vermeer" share a first name, "Delft" is one word of the title
+    notes = ZimResearcher([built["plain"].path], max_facts=4).research(
+        _painting("View of Delft Harbour at Dawn", "Johannes Schmidt")
+    )
+    assert notes.artist_facts == []
+    assert notes.painting_facts == []
+    assert "no article" in notes.searched[0]
+
+
+def test_title_suggestions_alone_work_without_fulltext_index(
+    built: dict[str, Built], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import libzim.search
+
+    def no_fulltext(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Searcher used on an archive without a full-text index")
+
+    monkeypatch.setattr(libzim.search, "Searcher", no_fulltext)
+    b = built["no_index"]
+    notes = ZimResearcher([b.path], max_facts=4).research(PEARL)
+    assert notes.artist_facts and notes.painting_facts
+    assert any("via title suggestion" in line for line in notes.searched)
+    missing = ZimResearcher([b.path], max_facts=4).research(_painting("Nothing Here", "Nobody Known"))
+    assert "(no full-text index)" in missing.searched[0]
+
+
+def test_fulltext_search_is_the_fallback(built: dict[str, Built]) -> None:
+    # no title has the word "Jan": only the full-text index finds the article that mentions "Jan Vermeer"
+    jan = _painting("Unknown Work", "Jan Vermeer")
+    notes = ZimResearcher([built["plain"].path], max_facts=2).research(jan)
+    assert notes.artist_facts, notes.searched
+    assert "found 'Johannes Vermeer' (Johannes_Vermeer) via full-text search" in notes.searched[0]
+    # without a full-text index, the same lookup finds nothing (and says why)
+    notes = ZimResearcher([built["no_index"].path], max_facts=2).research(jan)
+    assert notes.artist_facts == []
+    assert notes.searched[0].endswith("no article (title suggestions (no full-text index))")
+
+
+def test_results_are_cached_per_painting(built: dict[str, Built], monkeypatch: pytest.MonkeyPatch) -> None:
+    researcher = ZimResearcher([built["plain"].path], max_facts=2)
+    first = researcher.research(PEARL)
+    calls: list[str] = []
+    original = ZimResearcher._find_in
+
+    def counting(self: ZimResearcher, *args: object) -> object:
+        calls.append("x")
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ZimResearcher, "_find_in", counting)
+    first.artist_facts.clear()  # the caller's copy; the cache must not change
+    second = researcher.research(PEARL)
+    assert calls == []
+    assert second.artist_facts
+    assert researcher._archives[0].zim is researcher._archives[0].zim  # opened once
+
+
+def test_protocol_and_flags(built: dict[str, Built]) -> None:
+    researcher = ZimResearcher([built["plain"].path], max_facts=2)
+    assert isinstance(researcher, Researcher)
+    assert researcher.name == "libzim"
+    assert researcher.degraded is False
+
+
+# -- configuration errors --------------------------------------------------------------------------------
+
+
+def test_no_zim_files_gives_empty_notes() -> None:
+    notes = ZimResearcher([], max_facts=4).research(PEARL)
+    assert notes.artist_facts == [] and notes.painting_facts == [] and notes.sources == []
+    assert len(notes.searched) == 1
+    assert "no ZIM files configured" in notes.searched[0]
+
+
+def test_missing_zim_is_a_config_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.zim"
+    with pytest.raises(ConfigError, match=re.escape("nowhere.zim")):
+        ZimResearcher([missing], max_facts=4)
+
+
+def test_garbage_zim_is_a_config_error(tmp_path: Path) -> None:
+    bad = tmp_path / "garbage.zim"
+    bad.write_bytes(b"this is not a zim file" * 50)
+    with pytest.raises(ConfigError, match=re.escape("garbage.zim")):
+        ZimResearcher([bad], max_facts=4)
+
+
+def test_truncated_zim_is_a_config_error(tmp_path: Path, shared_data: Path) -> None:
+    data = (shared_data / "zim" / MINI_WIKI).read_bytes()
+    cut = tmp_path / "truncated.zim"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ConfigError, match=re.escape("truncated.zim")):
+        ZimResearcher([cut], max_facts=4)
+
+
+def test_directory_is_a_config_error(tmp_path: Path) -> None:
+    folder = tmp_path / "a_folder.zim"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match=re.escape("a_folder.zim")):
+        ZimResearcher([folder], max_facts=4)
+
+
+def test_one_bad_file_among_good_ones_is_named(tmp_path: Path, built: dict[str, Built]) -> None:
+    bad = tmp_path / "broken.zim"
+    bad.write_bytes(b"\0" * 4096)
+    with pytest.raises(ConfigError, match=re.escape("broken.zim")):
+        ZimResearcher([built["plain"].path, bad], max_facts=4)
+
+
+# -- the real archives ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_researcher(shared_data: Path) -> ZimResearcher:
+    zims = shared_data / "zim"
+    return ZimResearcher([zims / MINI_WIKI, zims / WIKIBOOKS_BE], max_facts=4)
+
+
+def test_real_portrait_of_george_iv_finds_george_iv(real_researcher: ZimResearcher) -> None:
+    notes = real_researcher.research(_painting("Portrait of George IV", "Thomas Lawrence"))
+    assert notes.artist_facts == []  # no article on Thomas Lawrence in the top 100
+    assert "artist 'Thomas Lawrence' in wikipedia_en_100_mini_2022-10.zim: no article" in notes.searched[0]
+    assert notes.painting_facts
+    for fact in notes.painting_facts:
+        assert fact.source is not None
+        assert fact.source.archive == MINI_WIKI
+        assert fact.source.path == "A/George_IV"
+        assert fact.source.title == "George IV"
+    assert notes.painting_facts[0].text.startswith("George IV")
+    assert "1762" in notes.painting_facts[0].text
+
+
+def test_real_painter_is_missing_and_nothing_is_invented(real_researcher: ZimResearcher) -> None:
+    notes = real_researcher.research(_painting("Self-Portrait with Two Circles", "Rembrandt van Rijn"))
+    assert notes.artist_facts == [] and notes.painting_facts == [] and notes.sources == []
+    assert notes.searched[0] == (
+        "artist 'Rembrandt van Rijn' in wikipedia_en_100_mini_2022-10.zim: no article "
+        "(title suggestions, full-text search)"
+    )
+    assert len(notes.searched) == 4  # two lookups in two archives
+
+
+def test_real_old_path_scheme_and_redirects(real_researcher: ZimResearcher) -> None:
+    # "Shakespeare" is a redirect to A/William_Shakespeare in this archive
+    notes = real_researcher.research(_painting("Untitled Sketch", "Shakespeare"))
+    assert notes.artist_facts
+    source = notes.artist_facts[0].source
+    assert source is not None and source.path == "A/William_Shakespeare"
+    assert any("1564" in f.text for f in notes.artist_facts)
+
+
+def test_real_archive_without_fulltext_index(real_researcher: ZimResearcher) -> None:
+    notes = real_researcher.research(_painting("Італьянская кухня", "Nobody Known"))
+    assert notes.painting_facts
+    source = notes.painting_facts[0].source
+    assert source is not None
+    assert source.archive == WIKIBOOKS_BE
+    assert source.path == "Італьянская_кухня.html"
+    assert any(WIKIBOOKS_BE in line and "title suggestion" in line for line in notes.searched)
+
+
+# -- text helpers -----------------------------------------------------------------------------------------
+
+
+def test_html_lead_paragraphs_skips_noise() -> None:
+    paragraphs = html_lead_paragraphs(VERMEER_HTML)
+    assert len(paragraphs) == 2
+    assert paragraphs[0].startswith("Johannes Vermeer (also Jan Vermeer; October 1632")
+    assert "[1]" not in paragraphs[0]
+
+
+def test_html_without_paragraphs_falls_back_to_text() -> None:
+    assert html_lead_paragraphs("<html><body><div>Just some text here.</div></body></html>") == ["Just some text here."]
+
+
+def test_split_sentences_keeps_abbreviations() -> None:
+    text = "It was painted c. 1665 by J. Vermeer. It hangs in St. Louis today! Does it? Yes."
+    assert split_sentences(text) == [
+        "It was painted c. 1665 by J. Vermeer.",
+        "It hangs in St. Louis today!",
+        "Does it?",
+        "Yes.",
+    ]
+
+
+def test_normalize_removes_accents() -> None:
+    assert zim_mod.normalize("Diego Velázquez_(painter)") == "diego velazquez painter"

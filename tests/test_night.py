@@ -1,0 +1,224 @@
+"""Whole nights on the embedded backends: real paintings, real ffmpeg, real SQLite, the real CLI.
+
+The crash test runs ``vivant night`` as a subprocess, kills it with SIGKILL at several points (after a step,
+inside a step, inside ffmpeg), and checks that ``vivant resume`` ends with every (item, step, language)
+succeeded exactly once and valid videos. Nights here render at a small size to keep the suite fast; the demo
+test renders the real 1080x1920 output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vivant.backends.ffmpeg import probe
+from vivant.cli import app
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+VIVANT = [sys.executable, "-m", "vivant"]
+PORTRAITS = ["vermeer_girl-with-a-pearl-earring.jpg", "rembrandt_self-portrait-with-two-circles.jpg"]
+
+
+def _small_workspace(tmp_path: Path, paintings_dir: Path, files: list[str]) -> Path:
+    """A workspace rendering small videos, with a catalog of the given sample paintings."""
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    cfg = ws / "vivant.toml"
+    text = cfg.read_text()
+    for old, new in [
+        ("width = 1080", "width = 360"),
+        ("height = 1920", "height = 640"),
+        ("fps = 25", "fps = 15"),
+        ("transition_seconds = 3.0", "transition_seconds = 1.0"),
+        ("outro_seconds = 2.5", "outro_seconds = 1.0"),
+        ("backoff_seconds = 2.0", "backoff_seconds = 0.1"),
+    ]:
+        assert old in text, old
+        text = text.replace(old, new)
+    cfg.write_text(text)
+    lines = (paintings_dir / "catalog.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0]
+    # every chosen painting is listed as a portrait, as a mislabelled catalog would: step 0 must catch the others
+    rows = [
+        line.replace(",multi,", ",portrait,").replace(",landscape,", ",portrait,")
+        for line in lines[1:]
+        if line.split(",")[0] in files
+    ]
+    csv = tmp_path / "catalog.csv"
+    csv.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["catalog", "import", str(csv), "--column", "genre=kind", "--config", str(cfg)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    # the images live in the shared folder, not beside our CSV
+    con = sqlite3.connect(ws / "vivant.db")
+    with con:
+        for key, path in con.execute("SELECT key, image_path FROM paintings").fetchall():
+            con.execute("UPDATE paintings SET image_path=? WHERE key=?", (str(paintings_dir / Path(path).name), key))
+    con.close()
+    return cfg
+
+
+def _attempt_rows(db: Path) -> list[tuple[int, int, str, str, int]]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT item_id, step, language, status, superseded FROM attempts ORDER BY id").fetchall()
+    finally:
+        con.close()
+
+
+def _check_step_major(rows: list[tuple[int, int, str, str, int]]) -> None:
+    steps = [r[1] for r in rows if r[3] in ("SUCCEEDED", "REFUSED")]
+    assert steps == sorted(steps), f"steps out of order: {steps}"
+
+
+def _check_videos(status: dict[str, object], width: int, height: int, langs: set[str]) -> list[Path]:
+    videos = []
+    for item in status["items"]:  # type: ignore[attr-defined]
+        if item["state"] != "COMPLETE":
+            continue
+        assert set(item["videos"]) == langs
+        for lang, path in item["videos"].items():
+            info = probe(Path(path))
+            assert (info.width, info.height) == (width, height), path
+            assert info.video_codec == "h264" and info.audio_codec == "aac", info
+            assert Path(item["thumbnails"][lang]).stat().st_size > 1000
+            videos.append(Path(path))
+    return videos
+
+
+def test_night_runs_step_major_and_records_every_attempt(tmp_path: Path, paintings_dir: Path) -> None:
+    cfg = _small_workspace(tmp_path, paintings_dir, [*PORTRAITS, "van-gogh_the-starry-night.jpg"])
+    result = runner.invoke(app, ["night", "--count", "3", "--seed", "1", "--config", str(cfg), "--json"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output[result.output.index("{") :])
+    states = {i["painting"]: i["state"] for i in status["items"]}
+    assert states == {
+        "vermeer_girl-with-a-pearl-earring": "COMPLETE",
+        "rembrandt_self-portrait-with-two-circles": "COMPLETE",
+        "van-gogh_the-starry-night": "ABORTED",
+    }, status
+    aborted = next(i for i in status["items"] if i["state"] == "ABORTED")
+    assert "no person" in aborted["reason"] or "face" in aborted["reason"]
+    rows = _attempt_rows(cfg.parent / "vivant.db")
+    _check_step_major(rows)
+    done = [(r[0], r[1], r[2]) for r in rows if r[3] == "SUCCEEDED"]
+    assert len(done) == len(set(done)) == 2 * (5 * 2 + 5)  # 5 per-language steps × 2 + 5 others, per painting
+    videos = _check_videos(status, 360, 640, {"fr", "en"})
+    assert len(videos) == 4
+    pool = sorted(p.name for p in (cfg.parent / "pool").iterdir())
+    assert "vermeer_girl-with-a-pearl-earring.fr.mp4" in pool and "vermeer_girl-with-a-pearl-earring.en.jpg" in pool
+
+
+# -- crash and resume -------------------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        ppid = int(text[text.rindex(")") + 2 :].split()[1])
+        if ppid == pid:
+            out.append((int(stat.parent.name), comm))
+    return out
+
+
+def _query(db: Path, sql: str) -> list[tuple[object, ...]]:
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return []
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[[list[str]], subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(args: list[str]) -> subprocess.Popen[bytes]:
+        p = subprocess.Popen(
+            [*VIVANT, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        procs.append(p)
+        return p
+
+    yield start
+    for p in procs:  # leave no orphan ffmpeg behind
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def _kill_when(proc: subprocess.Popen[bytes], condition: Callable[[], bool], what: str, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            pytest.fail(f"vivant exited ({proc.returncode}) before {what}: {err[-2000:]}")
+        if condition():
+            os.kill(proc.pid, signal.SIGKILL)  # the main process only, as a crash would
+            proc.wait()
+            return
+        time.sleep(0.02)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_sigkill_at_several_points_then_resume(
+    tmp_path: Path, paintings_dir: Path, spawn: Callable[[list[str]], subprocess.Popen[bytes]]
+) -> None:
+    cfg = _small_workspace(tmp_path, paintings_dir, PORTRAITS)
+    db = cfg.parent / "vivant.db"
+    base = ["--config", str(cfg)]
+
+    # 1. between steps: right after step 3 has finished for the whole batch
+    p = spawn(["night", "--count", "2", "--seed", "3", *base])
+    _kill_when(p, lambda: bool(_query(db, "SELECT 1 FROM events WHERE kind='step_finished' AND "
+                                         "json_extract(data, '$.step')=3")), "step 3 to finish")  # fmt: skip
+    # 2. inside a step: while a lip-sync attempt is running
+    p = spawn(["resume", *base])
+    _kill_when(p, lambda: bool(_query(db, "SELECT 1 FROM attempts WHERE step=6 AND status='RUNNING'")),
+               "a lip-sync attempt")  # fmt: skip
+    # 3. inside ffmpeg: while the final render's ffmpeg is a child of vivant
+    p = spawn(["resume", *base])
+    _kill_when(
+        p,
+        lambda: (
+            bool(_query(db, "SELECT 1 FROM attempts WHERE step=9 AND status='RUNNING'"))
+            and any("ffmpeg" in comm for _, comm in _children(p.pid))
+        ),
+        "ffmpeg in step 9",
+    )
+    rows = _attempt_rows(db)
+    assert [r for r in rows if r[3] == "RUNNING"], "the kill should leave a running attempt behind"
+
+    result = runner.invoke(app, ["resume", *base, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = _attempt_rows(db)
+    assert not [r for r in rows if r[3] == "RUNNING"]
+    assert len([r for r in rows if r[3] == "INTERRUPTED"]) >= 2
+    succeeded = [(r[0], r[1], r[2]) for r in rows if r[3] == "SUCCEEDED"]
+    assert len(succeeded) == len(set(succeeded)) == 2 * 15, "a unit succeeded twice or not at all"
+    _check_step_major([r for r in rows if r[1] <= 3])
+    status = json.loads(runner.invoke(app, ["status", *base, "--json"]).output)
+    assert {i["state"] for i in status["items"]} == {"COMPLETE"}
+    assert len(_check_videos(status, 360, 640, {"fr", "en"})) == 4
+    assert not list((cfg.parent / "batches").rglob(".tmp-*"))
