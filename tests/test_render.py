@@ -154,7 +154,7 @@ def test_subtitles_render_with_the_highlight(renders: Renders, tmp_path: Path) -
 
 def test_title_shows_then_fades(renders: Renders, tmp_path: Path) -> None:
     def top(t: float) -> np.ndarray:
-        return frame(renders.ambient, t, tmp_path)[int(0.14 * H) : int(0.32 * H)]
+        return frame(renders.ambient, t, tmp_path)[int(0.73 * H) : int(0.92 * H)]
 
     during, after = top(SAMPLE_T), top(INTRO + SPEECH - 0.2)
     assert ((during > 230).all(axis=-1)).sum() > 2000  # white title letters on the navy clip

@@ -97,7 +97,7 @@ class RenderSettings(_Section):
     """Folder of .ttf fonts for titles and subtitles (default: the DejaVu fonts shipped with matplotlib)."""
     loudness_lufs: Annotated[float, Field(ge=-30, le=-5)] = -14.0
     music_gain_db: Annotated[float, Field(le=0)] = -20.0
-    title_seconds: Annotated[float, Field(ge=0, le=10)] = 3.5
+    title_seconds: Annotated[float, Field(ge=0, le=10)] = 3.0
     transition_seconds: Annotated[float, Field(ge=0.5, le=20)] = 3.0
     outro_seconds: Annotated[float, Field(ge=0.5, le=20)] = 2.5
     prepare_long_side: Annotated[int, Field(ge=256, le=4096)] = 1280
@@ -279,7 +279,7 @@ watermark = "Tableau Vivant"
 # fonts_dir = "/usr/share/fonts/truetype/dejavu"
 loudness_lufs = -14.0
 music_gain_db = -20.0
-title_seconds = 3.5
+title_seconds = 3.0         # title and artist shown over the transition
 transition_seconds = 3.0   # painting -> photo clip before the narration
 outro_seconds = 2.5        # photo -> painting clip that loops back to the first frame
 prepare_long_side = 1280

@@ -74,7 +74,9 @@ class FinalSpec:
     loudness_lufs: float = -14.0
     music_gain_db: float = -20.0
     duck_db: float = 10.0
-    title_seconds: float = 3.5
+    title_seconds: float = 3.0
+    title_top: float = 0.74
+    """Top of the title block, as a share of the height: below the painting, clear of the face."""
     metadata: dict[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -368,7 +370,7 @@ def _overlay_filters(spec: FinalSpec, fonts_dir: Path, workdir: Path) -> list[st
             f"if(gt(t,{_num(ts - fade_out)}),max(0,({_num(ts)}-t)/{_num(fade_out)}),1))"
         )
         enable = f"lt(t,{_num(ts)})"
-        y = round(0.15 * h)
+        y = round(spec.title_top * h)
         lines, size = fit_lines(spec.title, bold, round(0.048 * h), 0.84 * w, min_size=round(0.026 * h))
         for k, line in enumerate(lines):
             tf = workdir / f"title{k}.txt"

@@ -17,7 +17,7 @@ def run(ctx: StepContext) -> StepResult:
     spec = FinalSpec(
         clips=[ctx.input("transition", "video"), ctx.input("lipsync", "video"), ctx.input("outro", "video")],
         subtitles=ctx.input("subtitles", "subtitles"),
-        title=script.title,
+        title=painting.title,
         artist=painting.artist,
         year=painting.year,
         watermark=r.watermark or None,
@@ -31,6 +31,11 @@ def run(ctx: StepContext) -> StepResult:
         loudness_lufs=r.loudness_lufs,
         music_gain_db=r.music_gain_db,
         title_seconds=r.title_seconds,
+        metadata={
+            "title": script.title,
+            "comment": " ".join(script.hashtags),
+            "language": {"fr": "fra", "en": "eng"}[ctx.lang],
+        },
     )
     out = ctx.out / "final.mp4"
     render_final(spec, out, progress=lambda seconds: ctx.progress(seconds / max(spec.duration_hint, 1.0)))
