@@ -25,6 +25,8 @@ from typer.testing import CliRunner
 from vivant.backends.ffmpeg import probe
 from vivant.cli import app
 
+from .conftest import make_workspace, shared_rows
+
 pytestmark = pytest.mark.slow
 runner = CliRunner()
 VIVANT = [sys.executable, "-m", "vivant"]
@@ -32,43 +34,7 @@ PORTRAITS = ["vermeer_girl-with-a-pearl-earring.jpg", "rembrandt_self-portrait-w
 
 
 def _small_workspace(tmp_path: Path, paintings_dir: Path, files: list[str]) -> Path:
-    """A workspace rendering small videos, with a catalog of the given sample paintings."""
-    ws = tmp_path / "ws"
-    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
-    cfg = ws / "vivant.toml"
-    text = cfg.read_text()
-    for old, new in [
-        ("width = 1080", "width = 360"),
-        ("height = 1920", "height = 640"),
-        ("fps = 25", "fps = 15"),
-        ("transition_seconds = 3.0", "transition_seconds = 1.0"),
-        ("outro_seconds = 2.5", "outro_seconds = 1.0"),
-        ("backoff_seconds = 2.0", "backoff_seconds = 0.1"),
-    ]:
-        assert old in text, old
-        text = text.replace(old, new)
-    cfg.write_text(text)
-    lines = (paintings_dir / "catalog.csv").read_text(encoding="utf-8").splitlines()
-    header = lines[0]
-    # every chosen painting is listed as a portrait, as a mislabelled catalog would: step 0 must catch the others
-    rows = [
-        line.replace(",multi,", ",portrait,").replace(",landscape,", ",portrait,")
-        for line in lines[1:]
-        if line.split(",")[0] in files
-    ]
-    csv = tmp_path / "catalog.csv"
-    csv.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    result = runner.invoke(
-        app, ["catalog", "import", str(csv), "--column", "genre=kind", "--config", str(cfg)], catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.output
-    # the images live in the shared folder, not beside our CSV
-    con = sqlite3.connect(ws / "vivant.db")
-    with con:
-        for key, path in con.execute("SELECT key, image_path FROM paintings").fetchall():
-            con.execute("UPDATE paintings SET image_path=? WHERE key=?", (str(paintings_dir / Path(path).name), key))
-    con.close()
-    return cfg
+    return make_workspace(tmp_path / "ws", shared_rows(paintings_dir, files))
 
 
 def _attempt_rows(db: Path) -> list[tuple[int, int, str, str, int]]:

@@ -47,6 +47,11 @@ def to_painting(row: PaintingRow) -> Painting:
     )  # fmt: skip
 
 
+def file_stem(key: str) -> str:
+    """A painting key as one safe file-name part (keys may hold '/' from nested catalog folders)."""
+    return key.replace("/", "__").replace("\\", "__").lstrip(".") or "painting"
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -110,7 +115,7 @@ class Engine:
 
     # -- folders ------------------------------------------------------------------------------------------------
     def item_dir(self, batch_id: int, painting: PaintingRow) -> Path:
-        return self.settings.batches_dir / f"{batch_id:04d}" / painting.key
+        return self.settings.batches_dir / f"{batch_id:04d}" / file_stem(painting.key)
 
     def unit_dir(self, batch_id: int, painting: PaintingRow, step: Step, language: str) -> Path:
         name = f"{step.number}-{step.name}" + (f"-{language}" if language else "")
@@ -346,7 +351,7 @@ class Engine:
         for a in artifacts:
             if a.kind not in suffix:
                 continue
-            dest = pool / f"{painting.key}.{lang}{suffix[a.kind]}"
+            dest = pool / f"{file_stem(painting.key)}.{lang}{suffix[a.kind]}"
             tmp = dest.with_name(f"{TMP_PREFIX}{dest.name}")
             try:
                 shutil.copyfile(self.settings.workspace / a.path, tmp)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vivant.errors import IllegalTransition, StoreError
+from vivant.errors import IllegalTransition, StoreError, WorkspaceError
 from vivant.states import AttemptStatus, ItemState, allowed
 
 Clock = Callable[[], float]
@@ -328,13 +328,15 @@ class Store:
         self._depth += 1
         try:
             yield c
-        except BaseException:
+        except BaseException as e:
             self._depth -= 1
             if self._depth == 0:
                 c.execute("ROLLBACK")
             else:
                 c.execute(f"ROLLBACK TO sp{self._depth}")
                 c.execute(f"RELEASE sp{self._depth}")
+            if isinstance(e, sqlite3.OperationalError) and "full" in str(e):
+                raise WorkspaceError(f"{self.path}: the database cannot be written: {e}") from None
             raise
         else:
             self._depth -= 1
@@ -346,6 +348,8 @@ class Store:
             except sqlite3.OperationalError as e:
                 if self._depth == 0:
                     c.execute("ROLLBACK")
+                if "full" in str(e):
+                    raise WorkspaceError(f"{self.path}: the database cannot be written: {e}") from None
                 raise StoreError(f"{self.path}: cannot commit: {e}") from None
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:

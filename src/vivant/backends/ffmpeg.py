@@ -101,7 +101,7 @@ def run(
     stderr = "\n".join(tail)
     if proc.returncode != 0:
         if _disk_full(stderr):
-            raise WorkspaceError(f"disk full while ffmpeg was writing: {stderr.splitlines()[-1]}")
+            raise WorkspaceError(f"disk full while ffmpeg was writing {os.fspath(args[-1])}: no space left on device")
         raise FFmpegError(f"ffmpeg exited with code {proc.returncode}", cmd=cmd, stderr_tail=stderr)
     return stderr
 
