@@ -1,0 +1,119 @@
+"""The demo: sample download from a Wikimedia-Commons-like server on loopback, then a real full-size night."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from typer.testing import CliRunner
+
+from vivant import demo
+from vivant.backends.ffmpeg import probe
+from vivant.cli import app
+from vivant.errors import VivantError
+
+runner = CliRunner()
+
+
+class Commons:
+    """Serves ``/wiki/Special:FilePath/<name>`` as a redirect to ``/files/<name>``, like Commons does."""
+
+    def __init__(self, images: dict[str, bytes]) -> None:
+        self.images = images
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                outer.requests.append(self.path)
+                path = urlparse(self.path).path
+                if path.startswith("/wiki/Special:FilePath/"):
+                    name = unquote(path.rsplit("/", 1)[1])
+                    self.send_response(302)
+                    self.send_header("Location", f"/files/{name}")
+                    self.end_headers()
+                    return
+                name = unquote(path.rsplit("/", 1)[1])
+                if path.startswith("/files/") and name in outer.images:
+                    body = outer.images[name]
+                    self.send_response(200)
+                    self.send_header("Content-Type", "image/jpeg")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                self.send_response(404)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(b"<h1>No such file</h1>")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/wiki/Special:FilePath/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def commons(paintings_dir: Path) -> Iterator[Commons]:
+    images = {s.commons_name: (paintings_dir / s.file).read_bytes() for s in demo.SAMPLES}
+    server = Commons(images)
+    yield server
+    server.close()
+
+
+def test_download_once_into_the_cache(commons: Commons, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    got = demo.download_samples(cache, base_url=commons.url)
+    assert got == cache
+    for s in demo.SAMPLES:
+        assert (cache / s.file).stat().st_size > 1000
+    assert "vermeer_girl-with-a-pearl-earring.jpg,Girl with a Pearl Earring" in (cache / "catalog.csv").read_text()
+    first = len(commons.requests)
+    assert first == 2 * len(demo.SAMPLES)  # redirect + file each
+    demo.download_samples(cache, base_url=commons.url)
+    assert len(commons.requests) == first, "files already in the cache were downloaded again"
+
+
+def test_download_error_names_the_file(commons: Commons, tmp_path: Path) -> None:
+    commons.images.pop(demo.SAMPLES[1].commons_name)
+    with pytest.raises(VivantError, match=demo.SAMPLES[1].commons_name.split(",")[0]):
+        demo.download_samples(tmp_path / "cache", base_url=commons.url)
+    assert not list((tmp_path / "cache").glob("*.part"))
+
+
+@pytest.mark.slow
+def test_demo_from_downloaded_samples_makes_real_shorts(
+    commons: Commons, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo, "project_shared_paintings", lambda: None)
+    monkeypatch.setenv("VIVANT_CACHE", str(tmp_path / "cache"))
+    ws = tmp_path / "demo-ws"
+    args = ["demo", "--workspace", str(ws), "--count", "1", "--langs", "en", "--samples-url", commons.url]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "videos:" in result.output
+    videos = sorted((ws / "pool").glob("*.mp4"))
+    assert len(videos) == 1
+    info = probe(videos[0])
+    assert (info.width, info.height, info.video_codec, info.audio_codec) == (1080, 1920, "h264", "aac")
+    assert 15 <= info.duration <= 90
+    assert videos[0].with_suffix(".jpg").stat().st_size > 10_000
+    status = json.loads(runner.invoke(app, ["status", "--config", str(ws / "vivant.toml"), "--json"]).output)
+    by_state: dict[str, list[dict[str, str]]] = {}
+    for item in status["items"]:
+        by_state.setdefault(item["state"], []).append(item)
+    assert len(by_state["COMPLETE"]) == 1
+    aborted = {i["painting"]: i["reason"] for i in by_state["ABORTED"]}
+    assert set(aborted) == {"rembrandt_the-night-watch", "van-gogh_the-starry-night"}
+    assert all(reason.startswith("step 0 prepare: ") for reason in aborted.values())
