@@ -84,3 +84,21 @@ def test_catalog_stats_json_on_empty_catalog(tmp_path: Path, args: list[str]) ->
     result = runner.invoke(app, [*args, "--config", str(tmp_path / "vivant.toml")])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["paintings"] == 0
+
+
+def test_doctor_reports_each_check(tmp_path: Path) -> None:
+    runner.invoke(app, ["init", str(tmp_path)])
+    result = runner.invoke(app, ["doctor", "--config", str(tmp_path / "vivant.toml")])
+    assert result.exit_code == 0, result.output
+    for name in ("ffmpeg", "fonts", "voices", "zim", "vision", "backends", "disk"):
+        assert name in result.output
+    assert "problem" not in result.output
+
+
+def test_doctor_names_a_broken_zim_file(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.zim"
+    bad.write_bytes(b"not a zim archive at all")
+    runner.invoke(app, ["init", str(tmp_path), "--zim", str(bad)])
+    result = runner.invoke(app, ["doctor", "--config", str(tmp_path / "vivant.toml")])
+    assert result.exit_code == 1
+    assert "broken.zim" in result.output and "problem" in result.output

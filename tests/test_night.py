@@ -86,6 +86,24 @@ def test_night_runs_step_major_and_records_every_attempt(tmp_path: Path, paintin
     assert len(videos) == 4
     pool = sorted(p.name for p in (cfg.parent / "pool").iterdir())
     assert "vermeer_girl-with-a-pearl-earring.fr.mp4" in pool and "vermeer_girl-with-a-pearl-earring.en.jpg" in pool
+    vermeer = next(i for i in status["items"] if i["painting"] == "vermeer_girl-with-a-pearl-earring")
+    assert vermeer["degraded_steps"] == [1, 2, 4, 5, 6, 8]  # template script, espeak (fr), CPU stand-ins
+    assert json.loads((Path(vermeer["videos"]["fr"]).parents[1] / "4-realistic" / "realistic.json").read_text())[
+        "degraded"
+    ]
+
+    # redo from the subtitles: only steps 7 to 9 run again, and the painting is COMPLETE again
+    before = len(rows)
+    result = runner.invoke(
+        app, ["redo", "vermeer_girl-with-a-pearl-earring", "--from", "subtitles", "--run", "--config", str(cfg)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = _attempt_rows(cfg.parent / "vivant.db")
+    redone = rows[before:]
+    assert sorted({r[1] for r in redone}) == [7, 8, 9] and all(r[3] == "SUCCEEDED" for r in redone)
+    assert len(redone) == 2 + 1 + 2
+    status = json.loads(runner.invoke(app, ["status", "--config", str(cfg), "--json"]).output)
+    assert {i["painting"]: i["state"] for i in status["items"]}["vermeer_girl-with-a-pearl-earring"] == "COMPLETE"
 
 
 # -- crash and resume -------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -85,7 +86,7 @@ def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except VivantError as e:
-            err_console.print(f"[bold red]error:[/] {e}", markup=True, highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]: run `vivant resume` to continue where it stopped.")
@@ -94,7 +95,9 @@ def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
             raise
         except Exception as e:
             log.debug("unexpected error", exc_info=e)
-            err_console.print(f"[bold red]unexpected error:[/] {type(e).__name__}: {e} (details in logs/vivant.log)")
+            err_console.print(
+                f"[bold red]unexpected error:[/] {type(e).__name__}: {escape(str(e))} (details in logs/vivant.log)"
+            )
             raise typer.Exit(2) from None
 
     return wrapper
@@ -154,21 +157,21 @@ class ProgressView:
         if e.kind == "step_started" and e.step is not None:
             self._tasks[e.step] = p.add_task(f"step {e.step} {e.step_name}", total=e.data.get("units", 0), current="")
         elif e.kind == "unit_started" and e.step in self._tasks:
-            lang = f" [{e.language}]" if e.language else ""
+            lang = f" · {e.language}" if e.language else ""
             attempt = f" (attempt {e.data['attempt']})" if e.data.get("attempt", 1) > 1 else ""
-            p.update(self._tasks[e.step], current=f"{e.painting}{lang}{attempt}")
+            p.update(self._tasks[e.step], current=escape(f"{e.painting}{lang}{attempt}"))
         elif e.kind == "unit_progress" and e.step in self._tasks:
-            lang = f" [{e.language}]" if e.language else ""
-            p.update(self._tasks[e.step], current=f"{e.painting}{lang} {e.data.get('fraction', 0):.0%}")
+            lang = f" · {e.language}" if e.language else ""
+            p.update(self._tasks[e.step], current=escape(f"{e.painting}{lang} {e.data.get('fraction', 0):.0%}"))
         elif e.kind == "unit_succeeded" and e.step in self._tasks:
             p.advance(self._tasks[e.step])
             if e.data.get("refused"):
-                p.console.print(f"  [yellow]refused[/] {e.painting}: {'; '.join(e.data['refused'])}")
+                p.console.print(f"  [yellow]refused[/] {escape(e.painting)}: {escape('; '.join(e.data['refused']))}")
         elif e.kind == "unit_failed" and e.step in self._tasks:
-            lang = f" [{e.language}]" if e.language else ""
+            lang = f" · {e.language}" if e.language else ""
             p.console.print(
-                f"  [red]failed[/] step {e.step} {e.painting}{lang} (attempt {e.data.get('attempt')}):"
-                f" {e.data.get('error')}"
+                f"  [red]failed[/] step {e.step} {escape(e.painting)}{lang} (attempt {e.data.get('attempt')}):"
+                f" {escape(str(e.data.get('error')))}"
             )
         elif e.kind == "item_state" and e.data.get("state") == "FAILED" and e.step in self._tasks:
             p.advance(self._tasks[e.step])
@@ -219,7 +222,9 @@ def _print_batch(desc: dict[str, Any]) -> None:
         detail = (
             "\n".join(f"{lang}: {p}" for lang, p in item["videos"].items()) if state == "COMPLETE" else item["reason"]
         )
-        table.add_row(f"{item['title']}\n[dim]{item['artist']}[/]", f"[{colour}]{state}[/]", detail)
+        table.add_row(
+            f"{escape(item['title'])}\n[dim]{escape(item['artist'])}[/]", f"[{colour}]{state}[/]", escape(detail)
+        )
     console.print(table)
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(desc["counts"].items()))
     console.print(f"[bold]{counts}[/]")
@@ -298,7 +303,7 @@ def catalog_import(
             artist_deaths=artist_deaths,
         )
     for line in report.lines():
-        console.print(line)
+        console.print(line, markup=False)
 
 
 @catalog_app.command("stats")
@@ -443,7 +448,7 @@ def doctor(config: ConfigOpt = None) -> None:
     table.add_column("")
     table.add_column("detail", overflow="fold")
     for f in findings:
-        table.add_row(f.name, "[green]ok[/]" if f.ok else "[red]problem[/]", f.detail)
+        table.add_row(f.name, "[green]ok[/]" if f.ok else "[red]problem[/]", escape(f.detail))
     console.print(table)
     if not all(f.ok for f in findings):
         raise typer.Exit(1)
@@ -480,7 +485,7 @@ def demo(
         source = demo_mod.download_samples(
             cache,
             base_url=samples_url or demo_mod.COMMONS_FILEPATH,
-            on_file=lambda name, i, n: console.print(f"  [{i + 1}/{n}] {name}"),
+            on_file=lambda name, i, n: console.print(f"  {i + 1}/{n} {escape(name)}"),
         )
     if not source.is_dir():
         raise VivantError(f"--paintings {source}: not a folder")
@@ -497,7 +502,7 @@ def demo(
             keep_unknown_dates=not listed,
         )
         for line in report.lines():
-            console.print(line)
+            console.print(line, markup=False)
         rows = ws.store.painting_genres()
         chosen = demo_mod.choose(rows, portraits=count, seed=seed)
         if not chosen:

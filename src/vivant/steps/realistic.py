@@ -8,7 +8,18 @@ from vivant.steps.base import Step, StepContext, StepResult
 def run(ctx: StepContext) -> StepResult:
     editor = ctx.roles.image_editor("realistic")
     editor.edit(ctx.input("prepare", "image"), ctx.out / "realistic.png", task="realistic")
-    return StepResult(artifacts={"image": "realistic.png"}, backend=editor.name, degraded=editor.degraded)
+    artifacts = {"image": "realistic.png"}
+    if editor.degraded:
+        # the label travels with the file, so whoever opens the folder knows this is not a photo-real model's work
+        artifacts["label"] = ctx.write_json(
+            "realistic.json",
+            {
+                "backend": editor.name,
+                "degraded": True,
+                "note": "CPU approximation (smoothed brush texture, natural grade): not a photo-real model",
+            },
+        )
+    return StepResult(artifacts=artifacts, backend=editor.name, degraded=editor.degraded)
 
 
 STEP = Step(4, "realistic", run, resource="gpu", needs=("prepare",))
