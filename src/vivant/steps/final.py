@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from vivant.roles import Script
 from vivant.steps.base import Step, StepContext, StepResult
 
@@ -14,23 +16,18 @@ def run(ctx: StepContext) -> StepResult:
     script = ctx.input_model("script", "script", Script)
     fonts = find_fonts_dir(r.fonts_dir)
     painting = ctx.painting
-    spec = FinalSpec(
+    spec = FinalSpec.from_settings(
+        r,
         clips=[ctx.input("transition", "video"), ctx.input("lipsync", "video"), ctx.input("outro", "video")],
         subtitles=ctx.input("subtitles", "subtitles"),
         title=painting.title,
         artist=painting.artist,
         year=painting.year,
-        watermark=r.watermark or None,
         music=pick_music(r.music_dir, f"{painting.key}:{ctx.lang}"),
+    )
+    spec = replace(
+        spec,
         fonts_dir=fonts,
-        width=r.width,
-        height=r.height,
-        fps=r.fps,
-        preset=r.preset,
-        crf=r.crf,
-        loudness_lufs=r.loudness_lufs,
-        music_gain_db=r.music_gain_db,
-        title_seconds=r.title_seconds,
         metadata={
             "title": script.title,
             "comment": " ".join(script.hashtags),
@@ -38,7 +35,8 @@ def run(ctx: StepContext) -> StepResult:
         },
     )
     out = ctx.out / "final.mp4"
-    render_final(spec, out, progress=lambda seconds: ctx.progress(seconds / max(spec.duration_hint, 1.0)))
+    total = max(spec.duration_hint, 1.0)  # probes the clips: once, not at every progress tick
+    render_final(spec, out, progress=lambda seconds: ctx.progress(seconds / total))
     make_thumbnail(
         ctx.input("lipsync", "video"),  # a clean frame: no subtitles or watermark on the cover
         ctx.out / "thumbnail.jpg",
