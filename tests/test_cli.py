@@ -102,3 +102,15 @@ def test_doctor_names_a_broken_zim_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["doctor", "--config", str(tmp_path / "vivant.toml")])
     assert result.exit_code == 1
     assert "broken.zim" in result.output and "problem" in result.output
+
+
+def test_night_says_when_no_image_exists(tmp_path: Path) -> None:
+    runner.invoke(app, ["init", str(tmp_path)])
+    cfg = str(tmp_path / "vivant.toml")
+    listing = tmp_path / "list.csv"
+    listing.write_text("file,title,artist,year,genre\nnowhere/mona.jpg,Mona Lisa,Leonardo da Vinci,1503,portrait\n")
+    assert runner.invoke(app, ["catalog", "import", str(listing), "--config", cfg]).exit_code == 0
+    result = runner.invoke(app, ["night", "--config", cfg, "--count", "1"])
+    assert result.exit_code == 1
+    assert "1 portrait(s) to draw from, but none of their image files exists" in result.output
+    assert "mona.jpg" in result.output

@@ -23,6 +23,13 @@ def start_night(ws: Workspace, *, count: int, seed: int | None, languages: Seque
         raise VivantError("--count must be at least 1")
     ids = catalog.draw(ws.store, count, seed=seed, include_used=include_used)
     if not ids:
+        candidates = ws.store.portrait_ids(include_used=include_used)
+        if candidates:
+            example = next(iter(ws.store.image_paths(candidates[:1]).values()))
+            raise VivantError(
+                f"{len(candidates)} portrait(s) to draw from, but none of their image files exists"
+                f" (for example {example}): set catalog.images_dir, or import again"
+            )
         raise VivantError("no portrait left to draw: import a catalog (`vivant catalog import`) or pass --include-used")
     if len(ids) < count:
         log.warning("only %d portrait(s) available, %d asked", len(ids), count)
