@@ -1,0 +1,456 @@
+"""An asyncio client for one ComfyUI server (HTTP with httpx, the event socket with websockets).
+
+It follows the protocol recorded from ComfyUI 0.3.64 (``shared/notes/comfyui-protocol.md``):
+
+- one WebSocket per client, opened with a stable ``clientId`` *before* any prompt is posted (the server sends a
+  prompt's execution messages only to the socket whose id equals the prompt's ``client_id``), reconnected with
+  backoff when it drops;
+- the caller chooses the ``prompt_id`` (the server keeps it), so it can record it before ``POST /prompt``;
+- completion is read from ``/history/{id}``, after the final ``executing`` with ``node: null`` (the history
+  entry is written just before it); when the socket is silent or down, ``/history`` and ``/queue`` are polled;
+  a prompt in neither is lost (server restart) and reported as :class:`ComfyLost`;
+- every request has a timeout; httpx and websockets exceptions become this backend's errors here.
+
+It knows nothing about steps or workflows; :mod:`vivant.backends.comfyui.pool` drives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import websockets
+from websockets.asyncio.client import connect as ws_connect
+
+from vivant.backends.comfyui.errors import (
+    ComfyConnectionError,
+    ComfyError,
+    ComfyExecutionError,
+    ComfyHTTPError,
+    ComfyInterrupted,
+    ComfyLost,
+    ComfyTimeout,
+    ComfyValidationError,
+)
+
+log = logging.getLogger(__name__)
+
+JobListener = Callable[[str, dict[str, Any]], None]
+"""(message type, data) for every socket message about one prompt."""
+WsConnect = Callable[..., Any]
+
+
+@dataclass
+class Timeouts:
+    request: float = 30.0
+    connect: float = 5.0
+    download_stall: float = 30.0
+    """Longest wait for the next chunk of a /view download."""
+    poll_interval: float = 2.0
+    """Poll /history and /queue when nothing was heard for this long (or the socket is down)."""
+    down_after: float = 30.0
+    """Give up on an endpoint after this long without any answer."""
+    reconnect_max: float = 10.0
+
+
+@dataclass
+class Watch:
+    """What the socket told about one prompt."""
+
+    prompt_id: str
+    listener: JobListener | None = None
+    submitted: float = 0.0
+    submitted_wall: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+    last_heard: float = 0.0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    terminal: tuple[str, dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A finished prompt: its history entry and the timing seen by this client."""
+
+    prompt_id: str
+    outputs: dict[str, Any]
+    queue_wait: float | None
+    compute: float | None
+
+
+class ComfyClient:
+    """One ComfyUI server. Use inside a running event loop; call :meth:`close` when done."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client_id: str,
+        timeouts: Timeouts | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        connect: WsConnect | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self.t = timeouts or Timeouts()
+        self.clock = clock
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=httpx.Timeout(self.t.request, connect=self.t.connect),
+        )
+        parts = urlsplit(self.base_url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        self.ws_url = urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ws", f"clientId={client_id}", ""))
+        self._connect = connect or ws_connect
+        self._watches: dict[str, Watch] = {}
+        self._ws_task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self.last_message = 0.0
+        self.queue_remaining: int | None = None
+        self.reconnects = 0
+        self._closing = False
+        self._queue_cache: tuple[float, set[str], set[str]] | None = None
+        self._queue_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"ComfyClient({self.base_url})"
+
+    # -- HTTP -----------------------------------------------------------------------------------------------
+    async def _request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        url = f"{self.base_url}{path}"
+        try:
+            return await self._http.request(method, path, **kw)
+        except httpx.TimeoutException as e:
+            raise ComfyTimeout(f"{url}: no answer in time ({type(e).__name__})") from None
+        except httpx.TransportError as e:
+            raise ComfyConnectionError(f"{url}: {type(e).__name__}: {e or 'connection failed'}") from None
+
+    async def _json(self, method: str, path: str, **kw: Any) -> Any:
+        r = await self._request(method, path, **kw)
+        if r.status_code != 200:
+            raise ComfyHTTPError(f"{self.base_url}{path}", r.status_code, r.text)
+        if not r.content:
+            return None
+        try:
+            return r.json()
+        except ValueError:
+            raise ComfyHTTPError(f"{self.base_url}{path}", r.status_code, "not JSON: " + r.text[:100]) from None
+
+    async def system_stats(self) -> dict[str, Any]:
+        data: dict[str, Any] = await self._json("GET", "/system_stats")
+        return data
+
+    async def object_info(self) -> dict[str, Any]:
+        data: dict[str, Any] = await self._json("GET", "/object_info")
+        return data
+
+    async def healthy(self) -> bool:
+        try:
+            await self.system_stats()
+        except ComfyError:
+            return False
+        return True
+
+    async def upload(self, path: Path, name: str, *, subfolder: str = "vivant") -> str:
+        """Upload any file through /upload/image; return the reference a graph uses (``subfolder/name``)."""
+        try:
+            content = path.read_bytes()
+        except OSError as e:
+            raise ComfyError(f"{path}: cannot read the file to upload: {e.strerror or e}") from None
+        r = await self._request(
+            "POST", "/upload/image", files={"image": (name, content)}, data={"subfolder": subfolder, "type": "input"}
+        )
+        if r.status_code != 200:
+            raise ComfyHTTPError(f"{self.base_url}/upload/image", r.status_code, r.text)
+        got = r.json()
+        sub = str(got.get("subfolder") or "")
+        return f"{sub}/{got['name']}" if sub else str(got["name"])
+
+    async def submit(self, graph: dict[str, Any], prompt_id: str, *, listener: JobListener | None = None) -> Watch:
+        """Post a prompt under ``prompt_id``; the socket must be open (see :meth:`ensure_connected`)."""
+        watch = self.watch(prompt_id, listener)
+        watch.submitted, watch.submitted_wall = self.clock(), time.time()
+        body = {"prompt": graph, "client_id": self.client_id, "prompt_id": prompt_id}
+        r = await self._request("POST", "/prompt", json=body)
+        where = f"{self.base_url}/prompt"
+        if r.status_code == 400:
+            try:
+                data = r.json()
+            except ValueError:
+                data = {}
+            self.forget(prompt_id)
+            raise ComfyValidationError(where, data.get("error"), data.get("node_errors") or {})
+        if r.status_code != 200:
+            self.forget(prompt_id)
+            raise ComfyHTTPError(where, r.status_code, r.text)
+        data = r.json()
+        if data.get("node_errors"):
+            # only the valid outputs would run: take the prompt back and fail as a whole
+            await self.interrupt(prompt_id)
+            self.forget(prompt_id)
+            raise ComfyValidationError(where, {"message": "some outputs failed validation"}, data["node_errors"])
+        return watch
+
+    async def queue_ids(self, *, max_age: float = 0.0) -> tuple[set[str], set[str]]:
+        """(running, pending) prompt ids; a snapshot younger than ``max_age`` seconds is reused."""
+        async with self._queue_lock:
+            now = self.clock()
+            if self._queue_cache and now - self._queue_cache[0] <= max_age:
+                return self._queue_cache[1], self._queue_cache[2]
+            data = await self._json("GET", "/queue") or {}
+            running = {str(q[1]) for q in data.get("queue_running", [])}
+            pending = {str(q[1]) for q in data.get("queue_pending", [])}
+            self._queue_cache = (self.clock(), running, pending)
+            return running, pending
+
+    async def history(self, prompt_id: str) -> dict[str, Any] | None:
+        data = await self._json("GET", f"/history/{prompt_id}") or {}
+        entry = data.get(prompt_id)
+        return entry if isinstance(entry, dict) else None
+
+    async def locate(self, prompt_id: str) -> str | None:
+        """Where the server has ``prompt_id``: ``running``, ``pending``, ``done`` (history) or None."""
+        if await self.history(prompt_id) is not None:
+            return "done"
+        running, pending = await self.queue_ids()
+        if prompt_id in running:
+            return "running"
+        return "pending" if prompt_id in pending else None
+
+    async def interrupt(self, prompt_id: str) -> None:
+        """Stop ``prompt_id`` whether it runs or waits (the server ignores ids it is not running)."""
+        await self.cancel(prompt_id)
+        with contextlib.suppress(ComfyError):
+            await self._request("POST", "/interrupt", json={"prompt_id": prompt_id})
+
+    async def cancel(self, prompt_id: str) -> None:
+        with contextlib.suppress(ComfyError):
+            await self._request("POST", "/queue", json={"delete": [prompt_id]})
+
+    async def free(self) -> None:
+        r = await self._request("POST", "/free", json={"unload_models": True, "free_memory": True})
+        if r.status_code != 200:
+            raise ComfyHTTPError(f"{self.base_url}/free", r.status_code, r.text)
+
+    async def download(self, ref: dict[str, Any], dest: Path) -> Path:
+        """Stream one output file (``{"filename", "subfolder", "type"}``) through /view into ``dest``."""
+        params = {"filename": ref["filename"], "subfolder": ref.get("subfolder", ""), "type": ref.get("type", "output")}
+        url = f"{self.base_url}/view"
+        tmp = dest.with_name(dest.name + ".part")
+        timeout = httpx.Timeout(self.t.request, connect=self.t.connect, read=self.t.download_stall)
+        try:
+            async with self._http.stream("GET", "/view", params=params, timeout=timeout) as r:
+                if r.status_code != 200:
+                    await r.aread()
+                    raise ComfyHTTPError(f"{url}?filename={params['filename']}", r.status_code, r.text)
+                with tmp.open("wb") as f:
+                    async for chunk in r.aiter_bytes(1 << 20):
+                        f.write(chunk)
+        except httpx.TimeoutException:
+            tmp.unlink(missing_ok=True)
+            raise ComfyTimeout(f"{url}: download of {params['filename']} stalled") from None
+        except httpx.TransportError as e:
+            tmp.unlink(missing_ok=True)
+            raise ComfyConnectionError(f"{url}: download of {params['filename']}: {type(e).__name__}: {e}") from None
+        tmp.replace(dest)
+        return dest
+
+    # -- socket ---------------------------------------------------------------------------------------------
+    async def ensure_connected(self, timeout: float | None = None) -> None:
+        """Start the socket task if needed and wait until it is open."""
+        if self._ws_task is None or self._ws_task.done():
+            self._closing = False
+            self._ws_task = asyncio.create_task(self._ws_loop(), name=f"comfy-ws {self.base_url}")
+        try:
+            await asyncio.wait_for(self.connected.wait(), timeout or self.t.connect)
+        except TimeoutError:
+            raise ComfyConnectionError(f"{self.ws_url}: the event socket does not open") from None
+
+    async def _ws_loop(self) -> None:
+        delay = 0.1
+        first = True
+        while not self._closing:
+            try:
+                async with self._connect(
+                    self.ws_url, open_timeout=self.t.connect, ping_interval=10, ping_timeout=self.t.request,
+                    max_size=None, close_timeout=1,
+                ) as ws:  # fmt: skip
+                    if not first:
+                        self.reconnects += 1
+                    first = False
+                    delay = 0.1
+                    self.connected.set()
+                    self.last_message = self.clock()
+                    async for raw in ws:
+                        if isinstance(raw, bytes):
+                            continue  # previews
+                        try:
+                            msg = json.loads(raw)
+                        except ValueError:
+                            continue
+                        self._dispatch(msg)
+            except asyncio.CancelledError:
+                raise
+            except (OSError, TimeoutError, websockets.WebSocketException) as e:
+                log.debug("%s: socket: %s", self.ws_url, e)
+            finally:
+                self.connected.clear()
+            if self._closing:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.t.reconnect_max)
+
+    def _dispatch(self, msg: dict[str, Any]) -> None:
+        now = self.clock()
+        self.last_message = now
+        kind = str(msg.get("type", ""))
+        data = msg.get("data") or {}
+        if kind == "status":
+            remaining = ((data.get("status") or {}).get("exec_info") or {}).get("queue_remaining")
+            if isinstance(remaining, int):
+                self.queue_remaining = remaining
+            return
+        watch = self._watches.get(str(data.get("prompt_id", "")))
+        if watch is None:
+            return
+        watch.last_heard = now
+        if kind == "execution_start":
+            watch.started = now
+        elif kind in ("execution_error", "execution_interrupted"):
+            watch.terminal = (kind, data)
+        elif kind == "execution_success":
+            watch.finished = now
+        elif kind == "executing" and data.get("node") is None:
+            watch.finished = watch.finished or now
+            watch.done.set()
+        if watch.listener is not None:
+            try:
+                watch.listener(kind, data)
+            except Exception:
+                log.exception("listener failed on %s", kind)
+
+    def watch(self, prompt_id: str, listener: JobListener | None = None) -> Watch:
+        w = self._watches.get(prompt_id)
+        if w is None:
+            w = self._watches[prompt_id] = Watch(prompt_id, listener, submitted=self.clock(),
+                                                 submitted_wall=time.time())  # fmt: skip
+        elif listener is not None:
+            w.listener = listener
+        return w
+
+    def forget(self, prompt_id: str) -> None:
+        self._watches.pop(prompt_id, None)
+
+    # -- waiting ----------------------------------------------------------------------------------------------
+    async def wait(self, prompt_id: str, *, timeout: float) -> Outcome:
+        """Wait until ``prompt_id`` ends; return its outputs or raise the matching error.
+
+        Raises :class:`ComfyTimeout` (the caller interrupts), :class:`ComfyLost` (restart),
+        :class:`ComfyConnectionError` (nothing answered for ``down_after`` seconds), or the prompt's own error.
+        """
+        watch = self.watch(prompt_id)
+        deadline = self.clock() + timeout
+        absent = 0
+        unreachable_since: float | None = None
+        try:
+            while True:
+                now = self.clock()
+                if now >= deadline:
+                    raise ComfyTimeout(f"{self.base_url}: prompt {prompt_id} did not finish in {timeout:.0f} s")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(watch.done.wait(), min(self.t.poll_interval, deadline - now))
+                now = self.clock()
+                heard = max(watch.last_heard, self.last_message)
+                if not watch.done.is_set() and self.connected.is_set() and now - heard < self.t.poll_interval:
+                    continue  # the socket is alive: keep listening
+                try:
+                    entry = await self.history(prompt_id)
+                    if entry is None and watch.done.is_set():
+                        for _ in range(5):  # the entry is written just before the final message; be patient
+                            await asyncio.sleep(0.05)
+                            entry = await self.history(prompt_id)
+                            if entry is not None:
+                                break
+                    if entry is None:
+                        running, pending = await self.queue_ids(max_age=self.t.poll_interval / 2)
+                except (ComfyConnectionError, ComfyTimeout, ComfyHTTPError) as e:
+                    unreachable_since = unreachable_since or now
+                    if now - unreachable_since >= self.t.down_after:
+                        raise ComfyConnectionError(f"{self.base_url}: no answer for {self.t.down_after:.0f} s "
+                                                   f"while waiting for prompt {prompt_id} ({e})") from None  # fmt: skip
+                    continue
+                unreachable_since = None
+                if entry is not None:
+                    return self._outcome(watch, entry)
+                if prompt_id in running or prompt_id in pending:
+                    absent = 0
+                    if watch.started is None and prompt_id in running:
+                        watch.started = now
+                    watch.done.clear()
+                    continue
+                absent += 1
+                if absent >= 2:
+                    raise ComfyLost(f"{self.base_url}: prompt {prompt_id} is in neither the queue nor the history "
+                                    "(the server restarted?)")  # fmt: skip
+                watch.done.clear()
+        finally:
+            self.forget(prompt_id)
+
+    def _outcome(self, watch: Watch, entry: dict[str, Any]) -> Outcome:
+        where = f"{self.base_url}: prompt {watch.prompt_id}"
+        status = entry.get("status") or {}
+        messages = {m[0]: m[1] for m in status.get("messages", []) if isinstance(m, list) and len(m) == 2}
+        if status.get("status_str") != "success":
+            if "execution_error" in messages:
+                raise ComfyExecutionError(where, messages["execution_error"])
+            if "execution_interrupted" in messages:
+                d = messages["execution_interrupted"]
+                node, cls = d.get("node_id", "?"), d.get("node_type", "?")
+                raise ComfyInterrupted(f"{where}: interrupted at node {node} ({cls})")
+            raise ComfyError(f"{where}: ended with status {status.get('status_str')!r}")
+        start_ts = (messages.get("execution_start") or {}).get("timestamp")
+        end_ts = (messages.get("execution_success") or {}).get("timestamp")
+        compute: float | None = None
+        if isinstance(start_ts, int | float) and isinstance(end_ts, int | float):
+            compute = (end_ts - start_ts) / 1000
+        if compute is None and watch.started is not None and watch.finished is not None:
+            compute = watch.finished - watch.started
+        if watch.started is not None:
+            queue_wait: float | None = watch.started - watch.submitted
+        elif isinstance(start_ts, int | float):
+            queue_wait = start_ts / 1000 - watch.submitted_wall
+        else:
+            queue_wait = None
+        if queue_wait is not None:
+            queue_wait = max(0.0, queue_wait)
+        return Outcome(watch.prompt_id, entry.get("outputs") or {}, queue_wait, compute)
+
+    async def run(self, graph: dict[str, Any], prompt_id: str, *, timeout: float,
+                  listener: JobListener | None = None) -> Outcome:  # fmt: skip
+        """Open the socket, submit, wait; interrupt the prompt if it runs past ``timeout``."""
+        await self.ensure_connected()
+        await self.submit(graph, prompt_id, listener=listener)
+        try:
+            return await self.wait(prompt_id, timeout=timeout)
+        except ComfyTimeout:
+            await self.interrupt(prompt_id)
+            raise
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._ws_task is not None:
+            self._ws_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._ws_task
+        await self._http.aclose()

@@ -1,0 +1,391 @@
+"""The ComfyUI endpoints of one run and the life of a job on them.
+
+A :class:`ComfyPool` owns a background thread running an asyncio loop and one :class:`ComfyClient` per
+endpoint. The role implementations (called from the engine's worker threads) hand it a :class:`Job`; the pool
+
+- adopts a prompt recorded by an earlier, interrupted attempt when a server still has it (no double submit);
+- picks the least loaded healthy endpoint, uploads the inputs under unique names, records the new prompt id
+  through the step's hook *before* posting it, and waits for it;
+- submits again a prompt lost to a restart, or moves it to another endpoint when its endpoint is down;
+- interrupts a job past its timeout (and runs the restart command, when one is configured);
+- between steps that load different models, asks every endpoint to free its memory (``POST /free``) and,
+  when configured, restarts it and waits until ``/system_stats`` answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shlex
+import threading
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from vivant.backends.comfyui.client import ComfyClient, Outcome, Timeouts, WsConnect
+from vivant.backends.comfyui.errors import (
+    ComfyConnectionError,
+    ComfyEndpointDown,
+    ComfyError,
+    ComfyLost,
+    ComfyOutputError,
+    ComfyTimeout,
+    WorkflowError,
+)
+from vivant.backends.comfyui.workflow import FILE_PLACEHOLDERS, Workflow, preflight
+from vivant.config import ComfySettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+EventSink = Callable[..., None]
+
+
+@dataclass
+class Job:
+    """One prompt to run: a workflow, its placeholder values (files are local paths), where the output goes."""
+
+    workflow: Workflow
+    values: dict[str, Any]
+    out_dir: Path
+    label: str = ""
+
+
+@dataclass
+class JobHooks:
+    """What the engine lends a job (see :class:`vivant.steps.base.StepContext`); all optional."""
+
+    previous_remote_ids: tuple[str, ...] = ()
+    set_remote_id: Callable[[str], None] = lambda _rid: None
+    progress: EventSink = lambda *_a, **_k: None
+
+
+@dataclass
+class JobResult:
+    path: Path
+    prompt_id: str
+    endpoint: str
+    queue_wait: float | None
+    compute: float | None
+    submissions: int
+
+
+@dataclass
+class Endpoint:
+    url: str
+    client: ComfyClient
+    in_flight: int = 0
+    down_until: float = 0.0
+    object_info: dict[str, Any] | None = None
+    jobs_done: int = 0
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> str:
+        return str(urlsplit(self.url).port or "")
+
+
+@dataclass
+class PoolStats:
+    submitted: int = 0
+    adopted: int = 0
+    resubmitted: int = 0
+    moved: int = 0
+    timeouts: int = 0
+    restarts: int = 0
+    frees: int = 0
+    events: list[str] = field(default_factory=list)
+
+
+class ComfyPool:
+    """Every configured endpoint, and a private event loop thread that runs their clients."""
+
+    def __init__(
+        self,
+        settings: ComfySettings,
+        *,
+        client_id: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        connect: WsConnect | None = None,
+    ) -> None:
+        if not settings.endpoints:
+            raise WorkflowError("comfyui.endpoints is empty: name at least one ComfyUI server")
+        self.settings = settings
+        self.client_id = client_id
+        self.stats = PoolStats()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="comfyui-loop", daemon=True)
+        self._thread.start()
+        t = Timeouts(
+            request=settings.request_timeout, connect=min(5.0, settings.request_timeout),
+            download_stall=settings.request_timeout, poll_interval=settings.poll_interval,
+            down_after=settings.down_after,
+        )  # fmt: skip
+
+        async def make() -> list[Endpoint]:
+            return [
+                Endpoint(url, ComfyClient(url, client_id=client_id, timeouts=t, transport=transport, connect=connect))
+                for url in settings.endpoints
+            ]
+
+        self.endpoints = self.call(make())
+        self._last_models: frozenset[str] | None = None
+        self._last_step: str | None = None
+        self._restart_lock: asyncio.Lock | None = None
+        self._closed = False
+
+    # -- thread bridge ------------------------------------------------------------------------------------------
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the pool's loop from any other thread and return its result."""
+        fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return fut.result(timeout)
+        except BaseException:
+            fut.cancel()
+            raise
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
+        async def shut() -> None:
+            for ep in self.endpoints:
+                await ep.client.close()
+
+        with contextlib.suppress(Exception):
+            self.call(shut(), timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        with contextlib.suppress(Exception):
+            self._loop.close()
+
+    # -- endpoints ----------------------------------------------------------------------------------------------
+    def _healthy_now(self) -> list[Endpoint]:
+        now = time.monotonic()
+        return [ep for ep in self.endpoints if ep.down_until <= now]
+
+    async def _pick(self, avoid: Endpoint | None = None) -> Endpoint:
+        """The least loaded endpoint that is up (jobs we have on it, then its queue as last heard)."""
+        deadline = time.monotonic() + self.settings.down_after
+        while True:
+            up = self._healthy_now()
+            choices = [ep for ep in up if ep is not avoid] or up
+            if choices:
+                return min(choices, key=lambda ep: (ep.in_flight, self.endpoints.index(ep)))
+            for ep in self.endpoints:  # all marked down: see whether one came back
+                if await ep.client.healthy():
+                    ep.down_until = 0.0
+            if not self._healthy_now():
+                if time.monotonic() >= deadline:
+                    raise ComfyEndpointDown("no ComfyUI endpoint answers: " + ", ".join(self.settings.endpoints))
+                await asyncio.sleep(min(1.0, self.settings.poll_interval))
+
+    def _mark_down(self, ep: Endpoint, why: str) -> None:
+        ep.down_until = time.monotonic() + max(self.settings.down_after, 1.0)
+        self.stats.events.append(f"down {ep.url}: {why}")
+        log.warning("ComfyUI endpoint %s is down: %s", ep.url, why)
+
+    async def _object_info(self, ep: Endpoint) -> dict[str, Any]:
+        if ep.object_info is None:
+            ep.object_info = await ep.client.object_info()
+        return ep.object_info
+
+    # -- jobs ---------------------------------------------------------------------------------------------------
+    def run(self, job: Job, hooks: JobHooks | None = None) -> JobResult:
+        """Run one job to completion (blocking; called from any thread but the pool's own)."""
+        return self.call(self._run(job, hooks or JobHooks()))
+
+    async def _run(self, job: Job, hooks: JobHooks) -> JobResult:
+        adopted = await self._adopt(job, hooks)
+        if adopted is not None:
+            return adopted
+        submissions = 0
+        avoid: Endpoint | None = None
+        started = time.monotonic()
+        while True:
+            ep = await self._pick(avoid)
+            avoid = None
+            prompt_id = str(uuid.uuid4())
+            ep.in_flight += 1
+            try:
+                await ep.client.ensure_connected()
+                values = dict(job.values)
+                for key in FILE_PLACEHOLDERS & set(values):
+                    src = Path(values[key])
+                    values[key] = await ep.client.upload(src, f"{prompt_id[:8]}-{key}{src.suffix.lower()}")
+                graph = job.workflow.render(values)
+                await asyncio.to_thread(hooks.set_remote_id, prompt_id)
+                submissions += 1
+                self.stats.submitted += 1
+                await ep.client.submit(graph, prompt_id, listener=_listener(hooks, job.workflow))
+                hooks.progress(0.0, phase="queued", endpoint=ep.url, prompt_id=prompt_id)
+                left = self.settings.job_timeout - (time.monotonic() - started)
+                outcome = await ep.client.wait(prompt_id, timeout=max(left, 1.0))
+                return await self._collect(ep, job, outcome, submissions)
+            except ComfyTimeout:
+                self.stats.timeouts += 1
+                await ep.client.interrupt(prompt_id)
+                if self.settings.restart_command and self.settings.restart_after_timeout:
+                    await self.restart(ep, why=f"prompt {prompt_id} stuck past {self.settings.job_timeout:.0f} s")
+                raise
+            except ComfyLost:
+                self.stats.resubmitted += 1
+                if submissions > self.settings.max_resubmits:
+                    raise
+                log.info("%s: prompt %s lost on %s; submitting again", job.label, prompt_id, ep.url)
+            except ComfyConnectionError as e:
+                if submissions > self.settings.max_resubmits + len(self.endpoints):
+                    raise
+                self._mark_down(ep, str(e))
+                self.stats.moved += 1
+                avoid = ep
+            finally:
+                ep.in_flight -= 1
+                ep.client.forget(prompt_id)
+
+    async def _adopt(self, job: Job, hooks: JobHooks) -> JobResult | None:
+        """Follow a prompt of an earlier attempt that a server still holds, instead of submitting again."""
+        for rid in hooks.previous_remote_ids:
+            for ep in self._healthy_now():
+                try:
+                    await ep.client.ensure_connected()
+                    where = await ep.client.locate(rid)
+                    if where is None:
+                        continue
+                    ep.client.watch(rid, _listener(hooks, job.workflow))
+                    await asyncio.to_thread(hooks.set_remote_id, rid)
+                    ep.in_flight += 1
+                    try:
+                        outcome = await ep.client.wait(rid, timeout=self.settings.job_timeout)
+                    finally:
+                        ep.in_flight -= 1
+                    self.stats.adopted += 1
+                    return await self._collect(ep, job, outcome, 0)
+                except ComfyError as e:
+                    log.info("%s: earlier prompt %s not reused: %s", job.label, rid, e)
+        return None
+
+    async def _collect(self, ep: Endpoint, job: Job, outcome: Outcome, submissions: int) -> JobResult:
+        out = outcome.outputs.get(job.workflow.output_node) or {}
+        files = [f for key in ("images", "gifs", "video", "videos", "audio") for f in out.get(key, [])
+                 if isinstance(f, dict) and f.get("filename")]  # fmt: skip
+        if not files:
+            raise ComfyOutputError(
+                f"{ep.url}: prompt {outcome.prompt_id} of workflow {job.workflow.name}: the output node "
+                f"{job.workflow.output_node} produced no file (outputs: {sorted(outcome.outputs)})"
+            )
+        ref = files[0]
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        dest = job.out_dir / f"comfy-{outcome.prompt_id[:8]}{Path(str(ref['filename'])).suffix}"
+        await ep.client.download(ref, dest)
+        ep.jobs_done += 1
+        return JobResult(dest, outcome.prompt_id, ep.url, outcome.queue_wait, outcome.compute, submissions)
+
+    # -- between steps, restarts, preflight ------------------------------------------------------------------------
+    def enter_step(self, step: str, workflow: Workflow | None) -> None:
+        """Called before a step: free (and maybe restart) the servers when the model family changes."""
+        self.call(self._enter_step(step, workflow))
+
+    async def _enter_step(self, step: str, workflow: Workflow | None) -> None:
+        models = workflow.model_files() if workflow is not None else None
+        previous, self._last_models = self._last_models, models if models is not None else self._last_models
+        self._last_step = step
+        if models is None or previous is None or previous == models:
+            return
+        for ep in self._healthy_now():
+            if self.settings.free_between_steps:
+                try:
+                    await ep.client.free()
+                    self.stats.frees += 1
+                except ComfyError as e:
+                    log.warning("%s: POST /free failed: %s", ep.url, e)
+            if self.settings.restart_command and self.settings.restart_between_steps:
+                await self.restart(ep, why=f"before step {step} (other models)")
+
+    async def restart(self, ep: Endpoint, *, why: str) -> None:
+        """Run the restart command for ``ep`` and wait until /system_stats answers again."""
+        if self._restart_lock is None:
+            self._restart_lock = asyncio.Lock()
+        async with self._restart_lock:
+            cmd = self.settings.restart_command.format(url=ep.url, host=ep.host, port=ep.port)
+            log.warning("restarting %s (%s): %s", ep.url, why, cmd)
+            self.stats.restarts += 1
+            self.stats.events.append(f"restart {ep.url}: {why}")
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *shlex.split(cmd), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+                )
+                _, err = await asyncio.wait_for(proc.communicate(), self.settings.health_timeout)
+            except (OSError, TimeoutError) as e:
+                raise ComfyConnectionError(f"{ep.url}: restart command {cmd!r} failed: {e}") from None
+            if proc.returncode != 0:
+                tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] if err else []
+                raise ComfyConnectionError(f"{ep.url}: restart command {cmd!r} exited {proc.returncode}"
+                                           + (f": {tail[0]}" if tail else ""))  # fmt: skip
+            ep.object_info = None
+            deadline = time.monotonic() + self.settings.health_timeout
+            await asyncio.sleep(0.2)
+            while not await ep.client.healthy():
+                if time.monotonic() >= deadline:
+                    self._mark_down(ep, "no answer after restart")
+                    raise ComfyConnectionError(f"{ep.url}: not answering {self.settings.health_timeout:.0f} s "
+                                               "after the restart command")  # fmt: skip
+                await asyncio.sleep(0.25)
+            ep.down_until = 0.0
+
+    def preflight(self, workflows: Mapping[str, Workflow]) -> dict[str, list[str]]:
+        """Problems of every workflow on every endpoint, keyed ``"<endpoint> <workflow>"``; raises if none answers."""
+        return self.call(self._preflight(workflows))
+
+    async def _preflight(self, workflows: Mapping[str, Workflow]) -> dict[str, list[str]]:
+        report: dict[str, list[str]] = {}
+        reached = 0
+        for ep in self.endpoints:
+            try:
+                info = await self._object_info(ep)
+            except ComfyError as e:
+                self._mark_down(ep, str(e))
+                continue
+            reached += 1
+            for step, wf in workflows.items():
+                report[f"{ep.url} {step}"] = preflight(wf, info)
+        if not reached:
+            raise ComfyEndpointDown("no ComfyUI endpoint answers: " + ", ".join(self.settings.endpoints))
+        return report
+
+
+def _listener(hooks: JobHooks, workflow: Workflow) -> Callable[[str, dict[str, Any]], None]:
+    """Turn socket messages into the step's progress hook (fraction plus what the server is doing)."""
+    total = max(1, len(workflow.graph))
+    state: dict[str, Any] = {"done": 0}
+
+    def on(kind: str, data: dict[str, Any]) -> None:
+        if kind == "execution_start":
+            hooks.progress(0.0, phase="running")
+        elif kind == "progress_state":
+            nodes = data.get("nodes") or {}
+            state["done"] = sum(1 for n in nodes.values() if isinstance(n, dict) and n.get("state") == "finished")
+            hooks.progress(min(0.99, state["done"] / total), phase="running")
+        elif kind == "executing" and data.get("node") is not None:
+            node = str(data["node"])
+            cls = (workflow.graph.get(node) or {}).get("class_type", "")
+            hooks.progress(min(0.99, state["done"] / total), phase="node", node=node, node_class=cls)
+        elif kind == "progress":
+            node = str(data.get("node", ""))
+            cls = (workflow.graph.get(node) or {}).get("class_type", "")
+            value, mx = data.get("value", 0), data.get("max", 1) or 1
+            base = state["done"] / total
+            hooks.progress(min(0.99, base + (value / mx) / total), phase="node", node=node, node_class=cls,
+                           value=value, max=mx)  # fmt: skip
+
+    return on

@@ -1,0 +1,246 @@
+"""The roles backed by ComfyUI: voice (step 2), image editor (3, 4), video maker (5, 8), lip-sync (6).
+
+Each role fills its workflow's placeholders, lets the :class:`~vivant.backends.comfyui.pool.ComfyPool` run the
+job, and normalises what comes back with FFmpeg (size, frame rate, length, codecs) so the steps after it see the
+same files as with the embedded backends. The engine's hooks (record the prompt id before submitting, adopt an
+earlier attempt's prompt, per-node progress, the server's timing) come from the running step's context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import socket
+from pathlib import Path
+from typing import Any, Literal
+
+from vivant.backends import ffmpeg
+from vivant.backends.comfyui.errors import WorkflowError
+from vivant.backends.comfyui.pool import ComfyPool, Job, JobHooks, JobResult
+from vivant.backends.comfyui.workflow import Workflow
+from vivant.config import Settings
+from vivant.roles import Box, Language, WordTiming
+from vivant.steps.base import current_context
+
+COMFY_STEPS = ("audio", "restore", "realistic", "transition", "lipsync", "outro")
+DEFAULT_WORKFLOWS = Path(__file__).resolve().parents[4] / "workflows"
+"""The project's ``workflows/`` folder (used when ``comfyui.workflows`` names no file for a step)."""
+
+_VIDEO = ("image", "end_image", "prompt", "negative_prompt", "seed", "width", "height", "fps", "seconds", "frames",
+          "frames_4n1", "frames_8n1")  # fmt: skip
+OFFERED: dict[str, tuple[str, ...]] = {
+    "audio": ("text", "prompt", "language", "voice", "seconds", "seed"),
+    "restore": ("image", "prompt", "negative_prompt", "seed", "width", "height"),
+    "realistic": ("image", "prompt", "negative_prompt", "seed", "width", "height"),
+    "transition": _VIDEO,
+    "outro": _VIDEO,
+    "lipsync": (*(p for p in _VIDEO if p != "end_image"), "audio"),
+}
+"""The placeholders each step fills; a workflow binding any other one fails its preflight."""
+X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
+
+
+def default_client_id(settings: Settings) -> str:
+    """A clientId stable across restarts of this program (so a resumed night hears about its old prompts)."""
+    if settings.comfyui.client_id:
+        return settings.comfyui.client_id
+    digest = hashlib.sha1(str(settings.workspace.resolve()).encode()).hexdigest()[:10]
+    return f"vivant-{socket.gethostname()}-{digest}"
+
+
+def frame_counts(seconds: float, fps: int) -> dict[str, int]:
+    """``frames`` = ceil(seconds x fps); ``frames_4n1``/``frames_8n1``: the next 4k+1 / 8k+1 (Wan, LTX)."""
+    n = max(1, math.ceil(seconds * fps - 1e-6))
+    return {"frames": n, "frames_4n1": 4 * math.ceil((n - 1) / 4) + 1, "frames_8n1": 8 * math.ceil((n - 1) / 8) + 1}
+
+
+class ComfyBackends:
+    """The pool and the workflows of one run; builds the roles."""
+
+    def __init__(self, settings: Settings, *, pool: ComfyPool | None = None) -> None:
+        self.settings = settings
+        self._pool = pool
+        self._workflows: dict[str, Workflow] = {}
+
+    @property
+    def pool(self) -> ComfyPool:
+        if self._pool is None:
+            self._pool = ComfyPool(self.settings.comfyui, client_id=default_client_id(self.settings))
+        return self._pool
+
+    def workflow_path(self, step: str) -> Path:
+        return self.settings.comfyui.workflows.get(step) or DEFAULT_WORKFLOWS / f"{step}.json"
+
+    def workflow(self, step: str) -> Workflow:
+        if step not in self._workflows:
+            wf = Workflow.load(self.workflow_path(step))
+            wf.require(OFFERED[step], role=step)
+            self._workflows[step] = wf
+        return self._workflows[step]
+
+    def steps(self) -> list[str]:
+        b = self.settings.backends
+        return [s for s in COMFY_STEPS if getattr(b, s) == "comfyui"]
+
+    def preflight(self, steps: list[str] | None = None) -> dict[str, list[str]]:
+        """Check every configured workflow on every endpoint; raise on the first problem (all are returned
+        when ``steps`` is given explicitly by ``vivant doctor``)."""
+        chosen = self.steps() if steps is None else steps
+        wfs = {s: self.workflow(s) for s in chosen}
+        return self.pool.preflight(wfs) if wfs else {}
+
+    def enter_step(self, step: str) -> None:
+        self.pool.enter_step(step, self.workflow(step))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+
+    def voice(self, language: Language) -> ComfyVoice:
+        return ComfyVoice(self, language)
+
+    def image_editor(self, task: Literal["restore", "realistic"]) -> ComfyImageEditor:
+        return ComfyImageEditor(self, task)
+
+    def video_maker(self, style: Literal["transition", "outro"]) -> ComfyVideoMaker:
+        return ComfyVideoMaker(self, style)
+
+    def lipsyncer(self) -> ComfyLipSyncer:
+        return ComfyLipSyncer(self)
+
+
+class _ComfyRole:
+    degraded = False
+    step = ""
+
+    def __init__(self, backends: ComfyBackends, step: str) -> None:
+        self.backends = backends
+        self.step = step
+        self.name = f"comfyui:{backends.workflow_path(step).name}"
+
+    @property
+    def cs(self) -> Any:
+        return self.backends.settings.comfyui
+
+    def _common(self) -> dict[str, Any]:
+        return {
+            "prompt": self.cs.prompts.get(self.step, ""),
+            "negative_prompt": self.cs.negative_prompt,
+            "seed": random.SystemRandom().randrange(2**31),
+        }
+
+    def _run(self, values: dict[str, Any], work: Path) -> JobResult:
+        ctx = current_context()
+        hooks = JobHooks()
+        label = self.step
+        if ctx is not None:
+            hooks = JobHooks(ctx.previous_remote_ids, ctx.set_remote_id, ctx.progress)
+            label = f"{ctx.painting.key}: {self.step}" + (f" [{ctx.language}]" if ctx.language else "")
+        wf = self.backends.workflow(self.step)
+        result = self.backends.pool.run(Job(wf, values, work, label=label), hooks)
+        if ctx is not None:
+            ctx.timing.queue_wait = result.queue_wait
+            ctx.timing.compute = result.compute
+        return result
+
+
+def _fit(width: int, height: int, fps: int, seconds: float) -> str:
+    """Scale and crop to the render size, resample the frame rate, hold the last frame to the full length."""
+    return (f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1,"
+            f"fps={fps},tpad=stop_mode=clone:stop_duration={seconds:.3f}")  # fmt: skip
+
+
+class ComfyImageEditor(_ComfyRole):
+    def __init__(self, backends: ComfyBackends, task: Literal["restore", "realistic"]) -> None:
+        super().__init__(backends, task)
+
+    def edit(self, image: Path, out: Path, *, task: Literal["restore", "realistic"]) -> None:
+        from PIL import Image
+
+        with Image.open(image) as im:
+            width, height = im.size
+        got = self._run({**self._common(), "image": image, "width": width, "height": height}, out.parent)
+        try:
+            ffmpeg.run(["-i", got.path, "-vf", f"scale={width}:{height}", "-frames:v", "1", out])
+        finally:
+            got.path.unlink(missing_ok=True)
+
+
+class ComfyVideoMaker(_ComfyRole):
+    def __init__(self, backends: ComfyBackends, style: Literal["transition", "outro"]) -> None:
+        super().__init__(backends, style)
+
+    def first_last(self, first: Path, last: Path, out: Path, *, seconds: float,
+                   style: Literal["transition", "outro"], width: int, height: int, fps: int) -> None:  # fmt: skip
+        cs = self.cs
+        values = {
+            **self._common(), "image": first, "end_image": last, "width": cs.video_width, "height": cs.video_height,
+            "fps": cs.video_fps, "seconds": seconds, **frame_counts(seconds, cs.video_fps),
+        }  # fmt: skip
+        got = self._run(values, out.parent)
+        try:
+            ffmpeg.run(["-i", got.path, "-vf", _fit(width, height, fps, seconds), "-t", f"{seconds:.3f}", "-an",
+                        *X264, "-movflags", "+faststart", out])  # fmt: skip
+        finally:
+            got.path.unlink(missing_ok=True)
+
+
+class ComfyLipSyncer(_ComfyRole):
+    def __init__(self, backends: ComfyBackends) -> None:
+        super().__init__(backends, "lipsync")
+
+    def animate(self, portrait: Path, audio: Path, out: Path, *, face: Box | None, width: int, height: int,
+                fps: int) -> None:  # fmt: skip
+        cs = self.cs
+        seconds = ffmpeg.probe(audio).duration
+        values = {
+            **self._common(), "image": portrait, "audio": audio, "width": cs.video_width, "height": cs.video_height,
+            "fps": cs.video_fps, "seconds": round(seconds, 3), **frame_counts(seconds, cs.video_fps),
+        }  # fmt: skip
+        got = self._run(values, out.parent)
+        try:
+            ffmpeg.run(["-i", got.path, "-i", audio, "-map", "0:v:0", "-map", "1:a:0",
+                        "-vf", _fit(width, height, fps, seconds), "-t", f"{seconds:.3f}", *X264,
+                        "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", out])  # fmt: skip
+        finally:
+            got.path.unlink(missing_ok=True)
+
+
+class ComfyVoice(_ComfyRole):
+    """Speech from a TTS workflow. Word times are spread over the real length by word size (the subtitles
+    step aligns them further when a transcriber is configured)."""
+
+    def __init__(self, backends: ComfyBackends, language: Language) -> None:
+        super().__init__(backends, "audio")
+        self.language = language
+
+    def speak(self, text: str, language: Language, out_wav: Path) -> list[WordTiming]:
+        words = text.split()
+        if not words:
+            raise WorkflowError("the narration is empty")
+        estimate = round(len(words) / self.cs.words_per_second + 0.5, 2)
+        values = {
+            "text": text, "prompt": text, "language": language, "voice": self.cs.voices.get(language, ""),
+            "seconds": estimate, "seed": random.SystemRandom().randrange(2**31),
+        }  # fmt: skip
+        got = self._run(values, out_wav.parent)
+        try:
+            ffmpeg.run(["-i", got.path, "-vn", "-ac", "1", "-ar", "22050", "-c:a", "pcm_s16le", out_wav])
+        finally:
+            got.path.unlink(missing_ok=True)
+        return spread_words(words, ffmpeg.probe(out_wav).duration)
+
+
+def spread_words(words: list[str], duration: float) -> list[WordTiming]:
+    """Word times proportional to each word's length (plus a small gap), over ``duration`` seconds."""
+    weights = [len(w) + 1 for w in words]
+    total = sum(weights)
+    usable = max(duration - 0.2, 0.1)
+    out: list[WordTiming] = []
+    t = 0.1
+    for word, w in zip(words, weights, strict=True):
+        d = usable * w / total
+        out.append(WordTiming(word=word, start=round(t, 3), end=round(t + d * 0.92, 3)))
+        t += d
+    return out
