@@ -1,0 +1,454 @@
+"""A small client for any OpenAI-compatible chat server (vLLM, SGLang, llama.cpp, Ollama, llama-swap).
+
+It speaks ``POST {base_url}/chat/completions`` with httpx and nothing else: no vendor SDK, an injectable
+transport (``httpx.MockTransport`` in tests), and three limits on every call: the connect timeout, the read
+timeout (longest silence between two bytes) and a total deadline, checked while the body or the stream is read,
+so a server that trickles tokens forever still ends.
+
+:meth:`LLMClient.structured` asks for JSON matching a pydantic model in the form the user picked
+(``structured_output``):
+
+* ``json_schema``: ``response_format = {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``
+  (vLLM, SGLang, OpenAI, Ollama's ``/v1``);
+* ``json_object``: llama.cpp's form ``{"type": "json_object", "schema": {...}}`` (llama.cpp's server and
+  llama-cpp-python's, which reject ``json_schema``);
+* ``plain``: no ``response_format``; the schema is described in the prompt and the JSON is cut out of the reply.
+
+The answer is always validated with pydantic (and an optional ``check`` for rules a schema cannot say); when it
+fails, the reply and the validation error go back to the model and it tries again, ``max_retries`` times.
+
+Errors are :class:`LLMError` subclasses (step errors, so the engine retries them); their messages name the
+server and the model, never the API key (kept as a :class:`pydantic.SecretStr`, sent only in the header).
+
+This module knows nothing about paintings or prompts: see :mod:`vivant.backends.openai_roles`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from vivant.errors import ExternalToolError
+
+if TYPE_CHECKING:
+    from vivant.config import LLMSettings
+
+log = logging.getLogger(__name__)
+
+StructuredOutput = Literal["json_schema", "json_object", "plain"]
+Message = dict[str, Any]
+"""One chat message: ``{"role": ..., "content": str | list of parts}`` (OpenAI's shape)."""
+T = TypeVar("T", bound=BaseModel)
+
+_BODY_TAIL = 300
+"""How many characters of an error body are quoted in the message."""
+_MAX_BODY = 8 * 1024 * 1024
+"""A reply larger than this is not a chat completion."""
+
+
+# -- errors ------------------------------------------------------------------------------------------------------
+
+
+class LLMError(ExternalToolError):
+    """The LLM server could not give a usable answer. ``str()`` is one line naming the server and model."""
+
+
+class LLMConnectionError(LLMError):
+    """The server could not be reached (refused, DNS, reset)."""
+
+
+class LLMTimeout(LLMError):
+    """Connect, read or total deadline passed."""
+
+
+class LLMHTTPError(LLMError):
+    """The server answered with an HTTP error status; ``body_tail`` holds the start of its message."""
+
+    def __init__(self, message: str, *, status: int, body_tail: str) -> None:
+        self.status = status
+        self.body_tail = body_tail
+        super().__init__(message)
+        # a 4xx other than 408/429 is our request's fault: sending it again cannot help
+        self.retryable = status >= 500 or status in (408, 429)
+
+
+class LLMResponseError(LLMError):
+    """The reply is not an OpenAI chat completion (bad JSON, no choices, empty content)."""
+
+
+class LLMOutputInvalid(LLMError):
+    """The model's output never passed validation; ``problems`` is the last list, ``replies`` every reply."""
+
+    def __init__(self, message: str, *, problems: list[str], replies: list[str]) -> None:
+        self.problems = problems
+        self.replies = replies
+        super().__init__(message)
+
+
+class OutputProblems(ValueError):
+    """Raised by a ``check`` callback: the reply parsed but breaks rules the schema cannot express."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+
+
+def safe_url(url: str) -> str:
+    """``url`` without user:password and query string (what may appear in logs and messages)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<bad url>"
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def response_format(mode: StructuredOutput, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``response_format`` request field for ``mode`` (None for ``plain``)."""
+    if mode == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+    if mode == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return None
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+def extract_json(text: str) -> str:
+    """The JSON object in a reply: the text itself, a fenced block, or the outermost ``{...}``."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        return stripped
+    fenced = _FENCE.search(stripped)
+    if fenced:
+        return fenced.group(1).strip()
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if 0 <= start < end:
+        return stripped[start : end + 1]
+    return stripped
+
+
+def describe_validation(err: ValidationError) -> list[str]:
+    """One short line per problem, ``field.path: message``."""
+    lines = []
+    for e in err.errors()[:12]:
+        loc = ".".join(str(p) for p in e["loc"]) or "(whole answer)"
+        msg = e["msg"]
+        if e["type"] == "json_invalid":
+            msg = f"not valid JSON ({e.get('ctx', {}).get('error', msg)})"
+        lines.append(f"{loc}: {msg}")
+    return lines
+
+
+@dataclass
+class ChatReply:
+    content: str
+    finish_reason: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+# -- the client -------------------------------------------------------------------------------------------------
+
+
+class LLMClient:
+    """Chat completions against one OpenAI-compatible server. Thread-compatible, not thread-safe."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: SecretStr | str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+        request_timeout: float = 300.0,
+        structured_output: StructuredOutput = "json_schema",
+        max_retries: int = 2,
+        temperature: float = 0.7,
+        max_tokens: int = 1024,
+        stream: bool = False,
+        extra_body: dict[str, Any] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self._api_key = api_key if isinstance(api_key, SecretStr) or api_key is None else SecretStr(api_key)
+        self.request_timeout = request_timeout
+        self.structured_output: StructuredOutput = structured_output
+        self.max_retries = max(0, max_retries)
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.stream = stream
+        self.extra_body = dict(extra_body or {})
+        timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout)
+        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+
+    @classmethod
+    def from_settings(
+        cls, settings: LLMSettings, *, model: str | None = None, transport: httpx.BaseTransport | None = None
+    ) -> LLMClient:
+        return cls(
+            settings.base_url,
+            model or settings.model,
+            api_key=settings.key(),
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            request_timeout=settings.request_timeout,
+            structured_output=settings.structured_output,
+            max_retries=settings.max_retries,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            stream=settings.stream,
+            extra_body=settings.extra_body,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"LLMClient({safe_url(self.base_url)!r}, model={self.model!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LLMClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+    def _where(self, model: str | None = None) -> str:
+        return f"LLM server {safe_url(self.base_url)} (model {model or self.model})"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self._api_key is not None and self._api_key.get_secret_value():
+            headers["Authorization"] = f"Bearer {self._api_key.get_secret_value()}"
+        return headers
+
+    def _redact(self, text: str) -> str:
+        if self._api_key is not None and self._api_key.get_secret_value():
+            text = text.replace(self._api_key.get_secret_value(), "***")
+        return text
+
+    def _chunks(self, response: httpx.Response, deadline: float, where: str) -> Iterator[bytes]:
+        for chunk in response.iter_bytes():
+            yield chunk
+            if time.monotonic() > deadline:
+                raise LLMTimeout(f"{where}: no complete answer within {self.request_timeout:g} s")
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None, where: str) -> tuple[int, bytes, bool]:
+        """Send one request; return (status, body bytes, whether it was an SSE stream)."""
+        url = f"{self.base_url}{path}"
+        deadline = time.monotonic() + self.request_timeout
+        try:
+            with self._http.stream(method, url, json=body, headers=self._headers()) as response:
+                is_sse = response.headers.get("content-type", "").startswith("text/event-stream")
+                data = bytearray()
+                for chunk in self._chunks(response, deadline, where):
+                    data += chunk
+                    if len(data) > _MAX_BODY:
+                        raise LLMResponseError(f"{where}: reply larger than {_MAX_BODY // 1024 // 1024} MiB")
+                return response.status_code, bytes(data), is_sse
+        except httpx.TimeoutException as e:
+            kind = {
+                httpx.ConnectTimeout: "connecting",
+                httpx.ReadTimeout: "waiting for the answer",
+                httpx.WriteTimeout: "sending the request",
+                httpx.PoolTimeout: "waiting for a connection",
+            }.get(type(e), "talking to the server")
+            raise LLMTimeout(f"{where}: timed out {kind}") from None
+        except httpx.TransportError as e:
+            raise LLMConnectionError(
+                f"{where}: cannot reach the server ({type(e).__name__}: {self._redact(str(e))})"
+            ) from None
+
+    def _check_status(self, status: int, data: bytes, where: str) -> None:
+        if status < 400:
+            return
+        text = data.decode("utf-8", errors="replace")
+        try:  # OpenAI-style {"error": {"message": ...}} or {"detail": ...}
+            parsed = json.loads(text)
+            if isinstance(parsed, dict):
+                err = parsed.get("error", parsed.get("detail", text))
+                text = str(err.get("message", err)) if isinstance(err, dict) else str(err)
+        except ValueError:
+            pass
+        tail = " ".join(self._redact(text).split())[:_BODY_TAIL]
+        raise LLMHTTPError(f"{where}: HTTP {status}: {tail or '(empty body)'}", status=status, body_tail=tail)
+
+    @staticmethod
+    def _parse_sse(data: bytes, where: str) -> ChatReply:
+        parts: list[str] = []
+        finish: str | None = None
+        usage: dict[str, Any] = {}
+        for raw in data.decode("utf-8", errors="replace").splitlines():
+            line = raw.strip()
+            if not line.startswith("data:"):
+                continue
+            payload = line[5:].strip()
+            if payload == "[DONE]":
+                break
+            try:
+                event = json.loads(payload)
+            except ValueError:
+                raise LLMResponseError(f"{where}: bad stream event {payload[:80]!r}") from None
+            for choice in event.get("choices") or []:
+                delta = choice.get("delta") or {}
+                if isinstance(delta.get("content"), str):
+                    parts.append(delta["content"])
+                finish = choice.get("finish_reason") or finish
+            usage = event.get("usage") or usage
+        return ChatReply(content="".join(parts), finish_reason=finish, usage=usage)
+
+    @staticmethod
+    def _parse_completion(data: bytes, where: str) -> ChatReply:
+        try:
+            parsed = json.loads(data)
+            choice = parsed["choices"][0]
+            content = choice["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            head = data[:120].decode("utf-8", errors="replace")
+            raise LLMResponseError(f"{where}: not a chat completion: {head!r}") from None
+        if not isinstance(content, str):
+            raise LLMResponseError(f"{where}: the answer has no text content")
+        return ChatReply(content=content, finish_reason=choice.get("finish_reason"), usage=parsed.get("usage") or {})
+
+    # -- API ----------------------------------------------------------------------------------------------------
+    def models(self) -> list[str]:
+        """The model ids the server lists at ``/models``."""
+        where = self._where()
+        status, data, _ = self._request("GET", "/models", None, where)
+        self._check_status(status, data, where)
+        try:
+            return [str(m["id"]) for m in json.loads(data)["data"]]
+        except (ValueError, KeyError, TypeError):
+            raise LLMResponseError(f"{where}: /models did not list models") from None
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        model: str | None = None,
+        response_format: dict[str, Any] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+    ) -> ChatReply:
+        """One chat completion; the reply's text (streamed or not, the result is the same)."""
+        where = self._where(model)
+        body: dict[str, Any] = {
+            **self.extra_body,
+            "model": model or self.model,
+            "messages": messages,
+            "temperature": self.temperature if temperature is None else temperature,
+            "max_tokens": max_tokens or self.max_tokens,
+            "stream": self.stream,
+        }
+        if response_format is not None:
+            body["response_format"] = response_format
+        if seed is not None:
+            body["seed"] = seed
+        started = time.monotonic()
+        status, data, is_sse = self._request("POST", "/chat/completions", body, where)
+        self._check_status(status, data, where)
+        reply = self._parse_sse(data, where) if is_sse else self._parse_completion(data, where)
+        reply.seconds = round(time.monotonic() - started, 3)
+        log.debug("%s: %d characters in %.1f s (%s)", where, len(reply.content), reply.seconds, reply.finish_reason)
+        return reply
+
+    def structured(
+        self,
+        messages: list[Message],
+        schema: type[T],
+        *,
+        check: Callable[[T], None] | None = None,
+        name: str | None = None,
+        json_schema: dict[str, Any] | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        retry_prompt: str = "",
+    ) -> T:
+        """Ask for JSON matching ``schema``; validate; feed problems back and retry; raise LLMOutputInvalid.
+
+        ``json_schema`` replaces the schema sent to the server (for tighter limits than the model states);
+        ``check`` raises :class:`OutputProblems` (or ``ValueError``) for rules no schema can express.
+        ``retry_prompt`` is the feedback template; ``$problems`` is replaced with the problem list.
+        """
+        where = self._where(model)
+        sent_schema = json_schema or schema.model_json_schema()
+        fmt = response_format(self.structured_output, name or schema.__name__, sent_schema)
+        history = list(messages)
+        if self.structured_output == "plain":
+            history = _with_schema_hint(history, sent_schema)
+        replies: list[str] = []
+        problems: list[str] = []
+        for attempt in range(self.max_retries + 1):
+            reply = self.chat(
+                history,
+                model=model,
+                response_format=fmt,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                seed=attempt if attempt else None,  # a retry must not replay the same sampling
+            )
+            replies.append(reply.content)
+            try:
+                value = schema.model_validate_json(extract_json(reply.content))
+                if check is not None:
+                    check(value)
+                if attempt:
+                    log.info("%s: valid %s after %d retries", where, schema.__name__, attempt)
+                return value
+            except ValidationError as e:
+                problems = describe_validation(e)
+            except OutputProblems as e:
+                problems = e.problems
+            except ValueError as e:
+                problems = [str(e)]
+            if reply.finish_reason == "length":
+                problems.append("the answer was cut off at the token limit: write less")
+            log.info("%s: invalid %s (try %d): %s", where, schema.__name__, attempt + 1, "; ".join(problems))
+            history = [
+                *history,
+                {"role": "assistant", "content": reply.content},
+                {"role": "user", "content": _feedback(retry_prompt, problems)},
+            ]
+        raise LLMOutputInvalid(
+            f"{where}: no valid {schema.__name__} after {self.max_retries + 1} tries: {'; '.join(problems)[:400]}",
+            problems=problems,
+            replies=replies,
+        )
+
+
+def _feedback(template: str, problems: list[str]) -> str:
+    listed = "\n".join(f"- {p}" for p in problems)
+    if template and "$problems" in template:
+        return template.replace("$problems", listed)
+    return f"Your answer was rejected:\n{listed}\nAnswer again with corrected JSON only."
+
+
+def _with_schema_hint(messages: list[Message], schema: dict[str, Any]) -> list[Message]:
+    hint = "Answer with one JSON object only, no prose, matching this JSON schema:\n" + json.dumps(schema)
+    out = list(messages)
+    if out and out[0].get("role") == "system" and isinstance(out[0].get("content"), str):
+        out[0] = {**out[0], "content": f"{out[0]['content']}\n\n{hint}"}
+    else:
+        out.insert(0, {"role": "system", "content": hint})
+    return out
