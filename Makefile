@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_night.py
 	$(BIN)/python benchmarks/bench_render.py
 	$(BIN)/python benchmarks/bench_catalog.py
+	$(BIN)/python benchmarks/bench_comfyui.py
+	$(BIN)/python benchmarks/replay_seed_night.py
 
 clean:
 	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache

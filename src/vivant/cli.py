@@ -39,6 +39,10 @@ app = typer.Typer(
 )
 catalog_app = typer.Typer(help="Import painting catalogs and see what is in them.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+publish_app = typer.Typer(help="Publish approved videos: the plan, and the publisher.", no_args_is_help=True)
+app.add_typer(publish_app, name="publish")
+schedule_app = typer.Typer(help="Unattended nights: systemd timers or crontab lines.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -162,7 +166,11 @@ class ProgressView:
             p.update(self._tasks[e.step], current=escape(f"{e.painting}{lang}{attempt}"))
         elif e.kind == "unit_progress" and e.step in self._tasks:
             lang = f" · {e.language}" if e.language else ""
-            p.update(self._tasks[e.step], current=escape(f"{e.painting}{lang} {e.data.get('fraction', 0):.0%}"))
+            node = f" · {e.data['node_class']} #{e.data.get('node')}" if e.data.get("node_class") else ""
+            steps = f" {e.data['value']}/{e.data['max']}" if "value" in e.data else ""
+            queued = " · queued" if e.data.get("phase") == "queued" else ""
+            p.update(self._tasks[e.step], current=escape(f"{e.painting}{lang} {e.data.get('fraction', 0):.0%}"
+                                                          f"{queued}{node}{steps}"))  # fmt: skip
         elif e.kind == "unit_succeeded" and e.step in self._tasks:
             p.advance(self._tasks[e.step])
             if e.data.get("refused"):
@@ -185,13 +193,18 @@ class ProgressView:
 def _run_batch(ws: Any, batch_id: int, *, quiet: bool = False) -> dict[str, Any]:
     from vivant.batch import describe
     from vivant.engine import Engine
+    from vivant.report import start_meter, write_night_report
 
     bus = EventBus()
     bus.subscribe(_event_recorder(ws.store))
     engine = Engine(ws.store, ws.settings, bus=bus)
     view = ProgressView(console, quiet=quiet)
+    meter = start_meter(ws.settings)
     with view.attached(bus):
         engine.run(batch_id)
+    report_path = write_night_report(ws.store, ws.settings, batch_id, meter)
+    if report_path is not None:
+        (err_console if quiet else console).print(f"report: {report_path}", markup=False)
     return describe(ws.store, batch_id)
 
 
@@ -228,9 +241,61 @@ def _print_batch(desc: dict[str, Any]) -> None:
     console.print(table)
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(desc["counts"].items()))
     console.print(f"[bold]{counts}[/]")
+    for r in desc.get("running", []):  # what runs where, now
+        lang = f" [{r['language']}]" if r["language"] else ""
+        where = f"running on {r['resource']} ({r['backend']})"
+        console.print(f"{where}: step {r['step']} {r['step_name']}{lang} of {escape(r['painting'])}")
 
 
 # -- commands ---------------------------------------------------------------------------------------------------
+
+
+# -- models: configs for the model servers ---------------------------------------------------------------------
+
+models_app = typer.Typer(help="Model server configs (llama-swap) and prompt templates.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("llama-swap")
+@_guarded
+def models_llama_swap(
+    models_dir: Annotated[Path, typer.Option("--models-dir", help="Folder of .gguf files and safetensors folders.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The YAML file to write.")] = Path("llama-swap.yaml"),
+    ttl: Annotated[int, typer.Option("--ttl", help="Seconds before an idle model is unloaded (0: never).")] = 300,
+    group: Annotated[str, typer.Option("--group", help="One group of all models; '' for none.")] = "vivant",
+    llama_server: Annotated[str, typer.Option("--llama-server", help="llama.cpp's server binary.")] = "llama-server",
+    hf_server: Annotated[str, typer.Option("--hf-server", help="For safetensors folders: vllm or sglang.")] = "vllm",
+) -> None:
+    """Write a llama-swap config for every model in a folder (GGUF: llama.cpp; safetensors: vLLM/SGLang)."""
+    from vivant import models_config
+
+    if hf_server not in ("vllm", "sglang"):
+        raise VivantError(f"--hf-server {hf_server!r}: choose vllm or sglang")
+    cfg = models_config.scan(
+        models_dir, ttl=ttl, group=group, llama_server=llama_server, hf_server=typing.cast(typing.Any, hf_server)
+    )
+    models_config.write_llama_swap(cfg, out)
+    console.print(f"wrote {escape(str(out))}: {len(cfg.models)} models ({escape(', '.join(cfg.models))})")
+
+
+@models_app.command("prompts")
+@_guarded
+def models_prompts(
+    out: Annotated[Path, typer.Argument(help="Folder to copy the prompt templates into (then set llm.prompts_dir).")],
+) -> None:
+    """Copy the packaged prompt templates into a folder, to edit them."""
+    import shutil
+
+    from vivant.backends.openai_roles import Prompts
+
+    out.mkdir(parents=True, exist_ok=True)
+    for template in sorted(Prompts.packaged().glob("*.txt")):
+        target = out / template.name
+        if target.exists():
+            console.print(f"kept {escape(str(target))} (already there)")
+            continue
+        shutil.copyfile(template, target)
+        console.print(f"wrote {escape(str(target))}")
 
 
 def _version(value: bool) -> None:
@@ -433,6 +498,39 @@ def redo(
 
 @app.command()
 @_guarded
+def report(
+    batch: Annotated[int | None, typer.Argument(help="Batch to report on (default: the latest).")] = None,
+    html: Annotated[
+        bool, typer.Option("--html/--no-html", help="Write reports/batch-NNNN.html and .json (default: yes).")
+    ] = True,
+    open_page: Annotated[bool, typer.Option("--open", help="Open the HTML report in the browser.")] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Where a night's time, GPU and money went: per step, per painting, bottlenecks, rejections, cost."""
+    from vivant.report import build_report, write_report
+    from vivant.report.terminal import render
+
+    with _open(config) as ws:
+        if batch is None:
+            latest = ws.store.latest_batch()
+            if latest is None:
+                raise VivantError("no batch yet: run `vivant night` first")
+            batch = latest.id
+        result = build_report(ws.store, ws.settings, batch)
+        path = write_report(ws.store, ws.settings, batch, report=result) if html or open_page else None
+    if as_json:
+        console.print_json(result.model_dump_json())
+    else:
+        console.print(render(result, str(path) if path else None))
+    if open_page and path is not None:
+        import webbrowser
+
+        webbrowser.open(path.as_uri())
+
+
+@app.command()
+@_guarded
 def doctor(config: ConfigOpt = None) -> None:
     """Check ffmpeg, fonts, voices, ZIM files and backends."""
     from vivant import config as config_mod
@@ -516,6 +614,127 @@ def demo(
         console.print(f"\n[bold]videos:[/] {pool}")
         for f in sorted(pool.glob("*.mp4")):
             console.print(f"  {f}")
+
+
+# -- review, publish, schedule ------------------------------------------------------------------------------------
+
+
+@app.command()
+@_guarded
+def review(
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default: [review] host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default: [review] port).")] = None,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """The morning review page: watch, approve, reject with reasons, or redo from a step."""
+    from vivant.review import serve
+
+    with _open(config, verbose) as ws:
+        settings, database = ws.settings, ws.settings.database
+    bind = host or settings.review.host
+    console.print(f"review page: http://{bind}:{port or settings.review.port}/  (Ctrl+C to stop)")
+    serve(settings, database, host=host, port=port)
+
+
+@publish_app.command("run")
+@_guarded
+def publish_run(
+    once: Annotated[bool, typer.Option("--once", help="One pass (for cron or a systemd timer), then exit.")] = False,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Post the approved paintings due now (up to [publish] per_day a day); without --once, keep running."""
+    from vivant.publish.scheduler import PassSummary, Publisher
+
+    def show(s: PassSummary) -> None:
+        if as_json:
+            console.print_json(json.dumps({"day": s.day, "scheduled": s.scheduled, "posted": s.posted,
+                                           "failed": s.failed, "stopped": s.stopped}))  # fmt: skip
+            return
+        for p in s.posted:
+            where = escape(f"{p['platform']} [{p['language']}] item {p['item']}")
+            console.print(f"posted {where}: {escape(str(p['url']))}")
+        for f in s.failed:
+            console.print(f"[red]failed[/] {f['platform']} post {f['post']}: {escape(str(f['error']))}")
+        for platform, why in s.stopped.items():
+            console.print(f"[yellow]{platform} stopped for today[/]: {escape(why)}")
+        if not (s.posted or s.failed or s.stopped):
+            console.print(f"{s.day}: nothing due now")
+
+    with _open(config, verbose) as ws:
+        publisher = Publisher(ws.store, ws.settings)
+        publisher.guard_logs()
+        if once:
+            show(publisher.run_once())
+        else:
+            console.print("publisher running (Ctrl+C to stop)")
+            publisher.run_forever(on_pass=show)
+
+
+@publish_app.command("plan")
+@_guarded
+def publish_plan(
+    days: Annotated[int, typer.Option("--days", help="Days ahead to show.")] = 3,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What goes out when: day, time, platform, language, painting, state, URL."""
+    from vivant.publish.scheduler import Publisher, describe_plan
+
+    with _open(config) as ws:
+        lines = describe_plan(Publisher(ws.store, ws.settings).plan(days=days))
+    if as_json:
+        console.print_json(json.dumps(lines))
+        return
+    table = Table(title="publishing plan")
+    for col in ("day", "at", "platform", "lang", "painting", "state", "url / error"):
+        table.add_column(col, overflow="fold")
+    for line in lines:
+        table.add_row(str(line["day"]), str(line["at"]), str(line["platform"]), str(line["language"]),
+                      escape(str(line["title"])), str(line["state"]),
+                      escape(str(line["url"] or line["error"])))  # fmt: skip
+    console.print(table if lines else "nothing approved to publish")
+
+
+@schedule_app.command("install")
+@_guarded
+def schedule_install(
+    cron: Annotated[bool, typer.Option("--cron", help="Print crontab lines instead of writing systemd units.")] = False,
+    at: Annotated[str, typer.Option("--at", help="Time of the night's start, HH:MM.")] = "22:30",
+    count: Annotated[int, typer.Option("--count", "-n", help="Portraits a night.")] = 20,
+    unit_dir: Annotated[Path | None, typer.Option("--unit-dir", help="Where to write the units.")] = None,
+    no_enable: Annotated[bool, typer.Option("--no-enable", help="Write the units without enabling them.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Write systemd user units and timers (night, publisher), or print the crontab lines with --cron."""
+    from vivant import config as config_mod
+    from vivant import schedule
+
+    path = config or config_mod.find()
+    if path is None:
+        raise VivantError("no vivant.toml here or in a parent folder: run `vivant init` or pass --config")
+    vivant = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "vivant" else None
+    plan = schedule.Plan(config=path.resolve(), night_at=at, count=count, vivant=str(vivant) if vivant else "")
+    if cron:
+        for line in schedule.crontab_lines(plan):
+            console.print(line, markup=False, soft_wrap=True)
+        return
+    for written in schedule.install(plan, unit_dir=unit_dir, enable=not no_enable):
+        console.print(f"wrote {written}")
+
+
+@schedule_app.command("status")
+@_guarded
+def schedule_status(
+    unit_dir: Annotated[Path | None, typer.Option("--unit-dir", help="Where the units are.")] = None,
+) -> None:
+    """Which units and timers are installed, and when they run next."""
+    from vivant import schedule
+
+    for line in schedule.status(unit_dir=unit_dir):
+        console.print(line, markup=False, soft_wrap=True)
 
 
 def run() -> None:  # pragma: no cover - console entry point alias

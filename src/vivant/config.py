@@ -8,11 +8,12 @@ resolved against the folder that holds it.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from vivant.errors import ConfigError
 
@@ -103,10 +104,113 @@ class RenderSettings(_Section):
     prepare_long_side: Annotated[int, Field(ge=256, le=4096)] = 1280
 
 
+class ReportSettings(_Section):
+    """The batch report: the power each resource draws and the electricity price, for the cost per video.
+
+    The defaults model the seed's homelab (one 450 W image/video GPU, two LLM GPUs, an EPYC host) and give its
+    published €0.0193 a video at €0.1579/kWh. When the GPU host's energy can be read (NVML through
+    ``nvidia-ml-py``, or a Prometheus exporter), the measured energy replaces the estimate for those resources.
+    """
+
+    watts: dict[str, Annotated[float, Field(ge=0)]] = {"gpu": 450.0, "llm": 600.0, "cpu": 65.0}
+    """Power drawn by each resource while it computes."""
+    idle_watts: dict[str, Annotated[float, Field(ge=0)]] = {"gpu": 30.0, "llm": 60.0, "cpu": 15.0}
+    """Power drawn by each resource used in the night while it waits."""
+    host_watts: Annotated[float, Field(ge=0)] = 225.0
+    """The rest of the machine (board, memory, disks, fans), all night long."""
+    gpu_resources: list[str] = ["gpu", "llm"]
+    """Resources that are GPUs (the others, such as ``cpu``, are CPU substitutes or plain CPU work)."""
+    primary_resource: str = "gpu"
+    """The GPU whose compute and efficiency make the headline (the image and video GPU)."""
+    price_per_kwh: Annotated[float, Field(ge=0)] = 0.2081
+    off_peak_price_per_kwh: Annotated[float, Field(ge=0)] | None = 0.1579
+    off_peak_hours: list[Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$")]] = ["22:00-08:00"]
+    """Local-time ranges ("HH:MM-HH:MM", may cross midnight) billed at the off-peak price."""
+    currency: str = "€"
+    nvml_devices: dict[str, list[int]] = {"gpu": [0]}
+    """NVML device indexes of each resource whose energy is measured when ``nvidia-ml-py`` can read it."""
+    exporter_url: str = ""
+    """A Prometheus exporter (e.g. DCGM) to read the GPU energy from instead of NVML; empty: none."""
+    exporter_metric: str = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
+    """A counter in millijoules; every series of it is added up into ``exporter_resource``."""
+    exporter_resource: str = "gpu"
+
+
 class VoiceSettings(_Section):
     piper_voice: str = "en_US-joe-medium"
     espeak_voices: dict[str, str] = {"fr": "fr", "en": "en-us"}
     espeak_rate: Annotated[int, Field(ge=80, le=400)] = 160
+
+
+NudityLevel = Literal["none", "suggestive", "partial", "explicit"]
+HeadOrientation = Literal["frontal", "three-quarter", "profile", "unknown"]
+
+
+class VisionRules(_Section):
+    """How step 0 combines the vision model's verdict with the CPU measures (``backends.prepare = "openai"``)."""
+
+    max_people: Annotated[int, Field(ge=1)] = 1
+    allowed_nudity: list[NudityLevel] = ["none", "suggestive"]
+    refuse_child: bool = True
+    """Refuse when the model sees a child or an apparent age group of "child"."""
+    require_single_portrait: bool = True
+    min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """Below this, the model's people count is not trusted (the CPU's is used); its safety flags still count."""
+    allowed_orientations: list[HeadOrientation] = ["frontal", "three-quarter", "profile", "unknown"]
+    """Head orientations (measured on the CPU from the face detectors) that may be animated."""
+
+
+class LLMSettings(_Section):
+    """An OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, llama-swap) for steps 0 and 1."""
+
+    base_url: str = "http://127.0.0.1:8080/v1"
+    model: str = "default"
+    vision_model: str = ""
+    """Model for step 0's image check (empty: ``model``); it must accept images."""
+    api_key: SecretStr | None = None
+    api_key_env: str = ""
+    """Name of an environment variable holding the key (keeps it out of this file)."""
+    connect_timeout: Annotated[float, Field(gt=0)] = 10.0
+    read_timeout: Annotated[float, Field(gt=0)] = 120.0
+    """Longest silence between two bytes of an answer."""
+    request_timeout: Annotated[float, Field(gt=0)] = 300.0
+    """Total time for one answer, streamed or not."""
+    structured_output: Literal["json_schema", "json_object", "plain"] = "json_schema"
+    """json_schema: vLLM, SGLang, Ollama /v1; json_object: llama.cpp's {"type": "json_object", "schema": ...}."""
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    """Extra tries with the validation error fed back, per call."""
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.7
+    max_tokens: Annotated[int, Field(ge=16)] = 1024
+    stream: bool = False
+    extra_body: dict[str, Any] = {}
+    """Extra fields of every request (e.g. ``top_p``, ``chat_template_kwargs``)."""
+    prompts_dir: Path | None = None
+    """A folder of prompt templates overriding the packaged ones (same file names)."""
+    guided: bool = False
+    """For small models: the schema sent to the server also does what a grammar can (facts picked from the
+    notes by number, the script opening in the first person, naming the painter, without digits, shorter)."""
+    fallback: Literal["none", "template"] = "none"
+    """When the model's script never validates: fail the attempt, or use the template writer (recorded degraded)."""
+    vision: VisionRules = VisionRules()
+
+    def key(self) -> SecretStr | None:
+        if self.api_key_env:
+            value = os.environ.get(self.api_key_env, "")
+            if value:
+                return SecretStr(value)
+        return self.api_key
+
+
+class WhisperSettings(_Section):
+    """faster-whisper for step 7 (``backends.subtitles = "whisper"``)."""
+
+    model_dir: Path | None = None
+    """A CTranslate2 Whisper model folder (model.bin, config.json, tokenizer.json)."""
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = "int8"
+    beam_size: Annotated[int, Field(ge=1, le=10)] = 5
+    min_matched: Annotated[float, Field(ge=0, le=1)] = 0.3
+    """Below this share of script words heard, the voice's own timings are used instead (recorded)."""
 
 
 class RetrySettings(_Section):
@@ -115,19 +219,155 @@ class RetrySettings(_Section):
     backoff_seconds: Annotated[float, Field(ge=0)] = 2.0
 
 
+class SchedulerSettings(_Section):
+    """How a batch's steps are ordered: strictly step after step, or overlapping across resources."""
+
+    mode: Literal["step", "overlap"] = "step"
+    """"step": every item through a step before the next step; "overlap": one lane per resource (gpu, llm,
+    cpu), step-major inside each lane, lanes side by side as the steps' dependencies allow."""
+    resources: dict[str, Literal["cpu", "gpu", "llm"]] = {}
+    """Step name -> the resource it runs on (its lane in overlap mode, and the resource its attempts record),
+    e.g. audio = "llm" when the voice model lives on the LLM box; default: the step's own (CPU for local ones)."""
+    order: Literal["inputs", "step"] = "inputs"
+    """Overlap mode: the order a lane takes its steps in. "inputs": first the steps that wait on fewer steps of
+    other resources (the GPU restores paintings while the LLM box writes scripts); "step": step order."""
+
+
+class ComfySettings(_Section):
+    """ComfyUI servers (``backends.<step> = "comfyui"``): endpoints, workflows and how jobs are watched."""
+
+    endpoints: list[str] = ["http://127.0.0.1:8188"]
+    """ComfyUI servers sharing each step's jobs (each job goes to the least loaded one that answers)."""
+    workflows: dict[str, Path] = {}
+    """API-format workflow per step (audio, restore, realistic, transition, lipsync, outro); default: the
+    project's ``workflows/<step>.json``."""
+    client_id: str = ""
+    """The WebSocket clientId; empty: derived from the host name and the workspace (stable across restarts)."""
+    job_timeout: Annotated[float, Field(gt=0)] = 1800.0
+    """A job still unfinished after this many seconds is interrupted (and retried by the engine)."""
+    request_timeout: Annotated[float, Field(gt=0)] = 30.0
+    poll_interval: Annotated[float, Field(gt=0)] = 2.0
+    """Poll /history and /queue when the socket has been silent this long (or is down)."""
+    down_after: Annotated[float, Field(gt=0)] = 60.0
+    """An endpoint that answers nothing for this long is left for the others."""
+    max_resubmits: Annotated[int, Field(ge=0)] = 3
+    """Times a prompt lost to a server restart is submitted again."""
+    max_in_flight: Annotated[int, Field(ge=1, le=1024)] = 64
+    """Jobs of one step queued on the servers at once (all of them, for a night of normal size)."""
+    free_between_steps: bool = True
+    """POST /free (unload models, free memory) when the next step loads other model files."""
+    restart_command: str = ""
+    """Run to restart a server ({url}, {host}, {port} are filled in),
+    e.g. "ssh {host} sudo systemctl restart comfyui"."""
+    restart_between_steps: bool = False
+    restart_after_timeout: bool = True
+    health_timeout: Annotated[float, Field(gt=0)] = 180.0
+    """Wait this long for /system_stats to answer after a restart."""
+    prompts: dict[str, str] = {
+        "restore": "Restore this painting: remove cracks, dirt and yellowed varnish; keep the brushwork, "
+        "composition, pose and colours faithful.",
+        "realistic": "Turn this painted portrait into a photograph of the same person: same pose, same clothes, "
+        "same framing, natural skin, soft studio light.",
+        "transition": "The painted portrait slowly comes to life and becomes a photograph; static camera.",
+        "outro": "The photograph slowly turns back into the oil painting; static camera.",
+        "lipsync": "A person speaking calmly to the camera, natural head motion, static camera.",
+    }
+    negative_prompt: str = "blurry, distorted face, extra limbs, text, watermark"
+    voices: dict[str, str] = {"fr": "", "en": ""}
+    """Speaker name per language, for TTS workflows that bind vivant:voice."""
+    video_width: Annotated[int, Field(ge=64, le=4096, multiple_of=16)] = 480
+    video_height: Annotated[int, Field(ge=64, le=4096, multiple_of=16)] = 832
+    """Size the video models generate at (bound to vivant:width/height); the clip is scaled to the render size."""
+    video_fps: Annotated[int, Field(ge=1, le=60)] = 16
+    """Frame rate the video models generate at (bound to vivant:fps; frames = seconds x this)."""
+    words_per_second: Annotated[float, Field(gt=0)] = 2.5
+    """Speech rate used to estimate vivant:seconds for TTS workflows."""
+
+
 class BackendSettings(_Section):
     """The backend chosen for each step; ``local`` is the embedded CPU implementation."""
 
-    prepare: Backend = "local"
-    script: Backend = "local"
-    audio: Backend = "local"
-    restore: Backend = "local"
-    realistic: Backend = "local"
-    transition: Backend = "local"
-    lipsync: Backend = "local"
-    subtitles: Backend = "local"
-    outro: Backend = "local"
+    prepare: Literal["local", "openai"] = "local"
+    script: Literal["local", "openai"] = "local"
+    audio: Literal["local", "comfyui"] = "local"
+    restore: Literal["local", "comfyui"] = "local"
+    realistic: Literal["local", "comfyui"] = "local"
+    transition: Literal["local", "comfyui"] = "local"
+    lipsync: Literal["local", "comfyui"] = "local"
+    subtitles: Literal["local", "whisper"] = "local"
+    outro: Literal["local", "comfyui"] = "local"
     final: Literal["local"] = "local"
+
+
+class ReviewSettings(_Section):
+    """The morning review page (``vivant review``)."""
+
+    host: str = "127.0.0.1"
+    """Bound to loopback by default; any other address needs a token."""
+    port: Annotated[int, Field(ge=1, le=65535)] = 8765
+    token_env: str = "VIVANT_REVIEW_TOKEN"
+    """Environment variable holding the page's token (needed when ``host`` is not loopback)."""
+    token_file: Path | None = None
+    """A file holding the token instead (relative to the workspace)."""
+
+
+PublishPlatform = Literal["folder", "youtube", "tiktok", "instagram"]
+
+
+class YouTubeSettings(_Section):
+    api_base: str = "https://www.googleapis.com"
+    privacy: Literal["private", "unlisted", "public"] = "private"
+    """Privacy after publication; with ``schedule`` the video stays private until its slot (``publishAt``)."""
+    schedule: bool = True
+    category_id: str = "27"
+    made_for_kids: bool = False
+    chunk_bytes: Annotated[int, Field(ge=262144)] = 8 * 1024 * 1024
+    """Upload chunk size (a multiple of 256 KiB)."""
+
+
+class TikTokSettings(_Section):
+    api_base: str = "https://open.tiktokapis.com"
+    privacy_level: str = "SELF_ONLY"
+    """Unaudited apps can only post SELF_ONLY."""
+    chunk_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
+    """Chunk size of the file upload (TikTok: 5 to 64 MB; a file under 5 MB goes in one chunk)."""
+    status_polls: Annotated[int, Field(ge=1)] = 60
+    poll_seconds: Annotated[float, Field(ge=0)] = 5.0
+
+
+class InstagramSettings(_Section):
+    api_base: str = "https://graph.facebook.com/v21.0"
+    upload_base: str = "https://rupload.facebook.com"
+    share_to_feed: bool = True
+    status_polls: Annotated[int, Field(ge=1)] = 60
+    poll_seconds: Annotated[float, Field(ge=0)] = 5.0
+
+
+class PublishSettings(_Section):
+    """The publisher (``vivant publish``): how many paintings a day, when, where."""
+
+    per_day: Annotated[int, Field(ge=0, le=100)] = 5
+    """Paintings published a day (each on every enabled platform and language)."""
+    platforms: list[PublishPlatform] = ["folder"]
+    languages: list[Literal["fr", "en"]] = []
+    """Languages to publish (empty: every language of the batch)."""
+    times: dict[str, list[Annotated[str, Field(pattern=r"^\d{1,2}:\d{2}$")]]] = {
+        "youtube": ["09:00", "12:00", "15:00", "18:00", "21:00"],
+        "tiktok": ["09:30", "12:30", "15:30", "18:30", "21:30"],
+        "instagram": ["10:00", "13:00", "16:00", "19:00", "22:00"],
+    }
+    """Local times of the day's slots by "platform" or "platform.language"; a platform without times posts at once."""
+    credentials: Path = Path("credentials.toml")
+    """The tokens, in their own file (relative to the workspace; keep it 0600)."""
+    folder: Path = Path("published")
+    """Target of the folder exporter (relative to the workspace)."""
+    attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    backoff_seconds: Annotated[float, Field(ge=0)] = 60.0
+    interval_seconds: Annotated[float, Field(ge=1)] = 300.0
+    """How often the long-running publisher wakes up."""
+    youtube: YouTubeSettings = YouTubeSettings()
+    tiktok: TikTokSettings = TikTokSettings()
+    instagram: InstagramSettings = InstagramSettings()
 
 
 class Settings(_Section):
@@ -136,9 +376,16 @@ class Settings(_Section):
     research: ResearchSettings = ResearchSettings()
     languages: list[Literal["fr", "en"]] = ["fr", "en"]
     checks: ChecksSettings = ChecksSettings()
+    review: ReviewSettings = ReviewSettings()
+    publish: PublishSettings = PublishSettings()
     render: RenderSettings = RenderSettings()
+    report: ReportSettings = ReportSettings()
     voice: VoiceSettings = VoiceSettings()
+    llm: LLMSettings = LLMSettings()
+    whisper: WhisperSettings = WhisperSettings()
     retries: RetrySettings = RetrySettings()
+    comfyui: ComfySettings = ComfySettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     backends: BackendSettings = BackendSettings()
 
     @field_validator("languages")
@@ -182,6 +429,9 @@ class Settings(_Section):
         data.render.music_dir = fix(data.render.music_dir)
         data.render.fonts_dir = fix(data.render.fonts_dir)
         data.catalog.images_dir = fix(data.catalog.images_dir)
+        data.comfyui.workflows = {k: fix(v) or v for k, v in data.comfyui.workflows.items()}
+        data.llm.prompts_dir = fix(data.llm.prompts_dir)
+        data.whisper.model_dir = fix(data.whisper.model_dir)
         return data
 
 
@@ -267,6 +517,41 @@ min_blur_variance = 40.0   # variance of the Laplacian at 512 px; lower is blurr
 nudity_max_score = 0.45    # nudenet score above which exposed body parts refuse the painting
 face_score_min = 0.3       # nudenet face score counted as a face
 
+[review]
+# The morning review page (`vivant review`). Any host but loopback needs a token: set it in the
+# environment variable below, or in token_file.
+host = "127.0.0.1"
+port = 8765
+token_env = "VIVANT_REVIEW_TOKEN"
+# token_file = "review-token.txt"
+
+[publish]
+# `vivant publish run`: approved paintings, up to per_day a day, each on every platform and language.
+per_day = 5
+platforms = ["folder"]     # of folder, youtube, tiktok, instagram
+languages = []             # empty: every language of the batch
+credentials = "credentials.toml"   # tokens, in their own file (chmod 600), never in this one
+folder = "published"       # where the folder exporter writes
+attempts = 5               # tries per post, with backoff_seconds x 2^n between them
+backoff_seconds = 60.0
+interval_seconds = 300.0   # how often the long-running publisher wakes up
+
+[publish.times]
+# Local times of the day's slots, by "platform" or "platform.language"; a platform left out posts at once.
+youtube = ["09:00", "12:00", "15:00", "18:00", "21:00"]
+tiktok = ["09:30", "12:30", "15:30", "18:30", "21:30"]
+instagram = ["10:00", "13:00", "16:00", "19:00", "22:00"]
+# "tiktok.fr" = ["08:00", "11:00", "14:00", "17:00", "20:00"]
+
+# [publish.youtube]
+# privacy = "private"        # after publication; schedule = true keeps it private until its slot (publishAt)
+# schedule = true
+# category_id = "27"
+# [publish.tiktok]
+# privacy_level = "SELF_ONLY" # unaudited apps can only post SELF_ONLY
+# [publish.instagram]
+# share_to_feed = true
+
 [render]
 width = 1080
 height = 1920
@@ -284,13 +569,84 @@ transition_seconds = 3.0   # painting -> photo clip before the narration
 outro_seconds = 2.5        # photo -> painting clip that loops back to the first frame
 prepare_long_side = 1280
 
+[report]
+# The batch report (`vivant report`, written after every night into reports/) prices the night's energy.
+# Power of each resource while computing and while idle, in watts; host_watts is the rest of the machine.
+watts = {{ gpu = 450.0, llm = 600.0, cpu = 65.0 }}
+idle_watts = {{ gpu = 30.0, llm = 60.0, cpu = 15.0 }}
+host_watts = 225.0
+gpu_resources = ["gpu", "llm"]   # resources that are GPUs; "cpu" marks CPU substitutes
+primary_resource = "gpu"         # the GPU whose efficiency makes the headline
+price_per_kwh = 0.2081
+off_peak_price_per_kwh = 0.1579
+off_peak_hours = ["22:00-08:00"] # local time, may cross midnight
+currency = "€"
+# Measured energy replaces the estimate: NVML device indexes per resource (needs nvidia-ml-py) ...
+nvml_devices = {{ gpu = [0] }}
+# ... or a Prometheus exporter's energy counter in millijoules (e.g. dcgm-exporter).
+exporter_url = ""
+exporter_metric = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
+exporter_resource = "gpu"
+
 [voice]
 piper_voice = "en_US-joe-medium"
 espeak_rate = 160
 
+# An OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, llama-swap) used when [backends] sets
+# prepare = "openai" (the image check) or script = "openai" (facts, then the script). Uncomment to set.
+# [llm]
+# base_url = "http://127.0.0.1:8080/v1"
+# model = "default"
+# vision_model = ""              # empty: the same model (it must accept images)
+# api_key_env = "VIVANT_LLM_KEY" # read the key from this environment variable (or api_key = "...")
+# connect_timeout = 10.0
+# read_timeout = 120.0           # longest silence between two bytes
+# request_timeout = 300.0        # total time for one answer
+# structured_output = "json_schema"  # vLLM/SGLang/Ollama; "json_object" for llama.cpp; or "plain"
+# max_retries = 2                # tries again with the validation error fed back
+# temperature = 0.7
+# max_tokens = 1024
+# stream = false
+# prompts_dir = "prompts"        # your copies of the prompt templates (see `vivant models prompts`)
+# guided = false                 # true for small models: the JSON grammar does more of the work
+# fallback = "none"              # "template": use the template writer when the script never validates
+# [llm.vision]
+# max_people = 1
+# allowed_nudity = ["none", "suggestive"]     # of none, suggestive, partial, explicit
+# refuse_child = true
+# require_single_portrait = true
+# min_confidence = 0.5
+# allowed_orientations = ["frontal", "three-quarter", "profile", "unknown"]
+
+# faster-whisper for the subtitles when [backends] sets subtitles = "whisper". Uncomment to set.
+# [whisper]
+# model_dir = "/srv/models/whisper-small"  # a CTranslate2 Whisper model folder
+# device = "cpu"
+# compute_type = "int8"
+# beam_size = 5
+# min_matched = 0.3              # below this share of words heard, the voice's own timings are used
+
 [retries]
 attempts = 3               # first try plus two automatic retries
 backoff_seconds = 2.0
+
+# [scheduler]
+# mode = "step"              # "overlap": GPU, LLM box and CPU work side by side, step-major on each
+# order = "inputs"           # a resource first takes the steps whose inputs come first; "step": step order
+# [scheduler.resources]      # overlap mode: move a step to another resource's lane
+# audio = "llm"              # e.g. the voice model served on the LLM box
+# subtitles = "llm"
+
+# [comfyui]
+# # ComfyUI servers for the steps whose backend is "comfyui" (see workflows/README.md).
+# endpoints = ["http://127.0.0.1:8188"]   # several: each job goes to the least loaded one
+# job_timeout = 1800.0       # seconds; a stuck job is interrupted, then retried
+# poll_interval = 2.0        # poll /history and /queue when the event socket is silent this long
+# max_in_flight = 64         # jobs of one step queued at once
+# free_between_steps = true  # POST /free when the next step loads other models
+# restart_command = ""       # e.g. "ssh {{host}} sudo systemctl restart comfyui"
+# [comfyui.workflows]        # your own API-format exports, bound by node titles (vivant:image, ...)
+# restore = "workflows/restore.json"
 
 [backends]
 # "local" runs the embedded CPU implementation of a step.

@@ -74,6 +74,44 @@ def _backends(settings: Settings) -> Finding:
     return Finding("backends", True, ", ".join(f"{k}={v}" for k, v in chosen.items()))
 
 
+def _comfyui(settings: Settings) -> list[Finding]:
+    """Each ComfyUI endpoint (version, device) and the preflight of every workflow of a "comfyui" step."""
+    from vivant.backends.comfyui.roles import ComfyBackends
+    from vivant.errors import VivantError
+
+    backends = ComfyBackends(settings)
+    steps = backends.steps()
+    if not steps:
+        return []
+    findings: list[Finding] = []
+    pool = backends.pool
+    try:
+        for ep in pool.endpoints:
+            try:
+                stats = pool.call(ep.client.system_stats(), timeout=settings.comfyui.request_timeout + 5)
+            except VivantError as e:
+                findings.append(Finding(f"comfyui {ep.url}", False, str(e)))
+                continue
+            system = stats.get("system", {})
+            devices = ", ".join(str(d.get("name", "?")) for d in stats.get("devices", []))
+            findings.append(Finding(f"comfyui {ep.url}", True,
+                                    f"ComfyUI {system.get('comfyui_version', '?')} on {devices or '?'}"))  # fmt: skip
+        for step in steps:
+            name = f"workflow {step}"
+            try:
+                report = backends.preflight([step])
+            except VivantError as e:
+                findings.append(Finding(name, False, str(e)))
+                continue
+            problems = [p for found in report.values() for p in found]
+            path = backends.workflow_path(step)
+            detail = "; ".join(problems[:3]) if problems else f"{path.name}: ok on {len(report)} endpoint(s) ({path})"
+            findings.append(Finding(name, not problems, detail))
+    finally:
+        backends.close()
+    return findings
+
+
 def _disk(settings: Settings) -> Finding:
     ws = settings.workspace
     probe = ws if ws.exists() else ws.parent
@@ -81,7 +119,9 @@ def _disk(settings: Settings) -> Finding:
     return Finding("disk", free > 2, f"{free:.1f} GB free in {probe}")
 
 
-CHECKS: list[Callable[[Settings], Finding]] = [_ffmpeg, _fonts, _voices, _zim, _vision, _backends, _disk]
+CHECKS: list[Callable[[Settings], Finding | list[Finding]]] = [
+    _ffmpeg, _fonts, _voices, _zim, _vision, _backends, _comfyui, _disk,
+]  # fmt: skip
 
 
 def run_checks(settings: Settings) -> list[Finding]:
@@ -89,7 +129,8 @@ def run_checks(settings: Settings) -> list[Finding]:
     for check in CHECKS:
         name = check.__name__.lstrip("_")
         try:
-            findings.append(check(settings))
+            found = check(settings)
+            findings.extend(found if isinstance(found, list) else [found])
         except Exception as e:  # a doctor reports every problem, it does not stop at the first
             findings.append(Finding(name, False, f"{type(e).__name__}: {e}" if not str(e).startswith(name) else str(e)))
     return findings

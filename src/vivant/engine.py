@@ -19,11 +19,16 @@ import errno
 import hashlib
 import logging
 import os
+import queue
 import shutil
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from vivant.backends.registry import Roles
 from vivant.config import Settings
@@ -32,7 +37,8 @@ from vivant.events import Event, EventBus, EventKind
 from vivant.roles import Language, Painting
 from vivant.states import RUNNABLE, AttemptStatus, ItemState
 from vivant.steps import STEPS, Step, StepContext, StepResult
-from vivant.store import ItemRow, NewArtifact, PaintingRow, Store
+from vivant.steps.base import running
+from vivant.store import AttemptRow, ItemRow, NewArtifact, PaintingRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,21 @@ class UnitOutcome:
     ok: bool
     refused: list[str] = field(default_factory=list)
     error: str = ""
+
+
+@dataclass
+class _Unit:
+    """One attempt of one unit, between its start and its settlement."""
+
+    item: ItemRow
+    painting: PaintingRow
+    step: Step
+    lang: str
+    attempt: AttemptRow
+    tmp: Path
+    final_dir: Path
+    ctx: StepContext
+    t0: float
 
 
 @dataclass
@@ -154,14 +175,22 @@ class Engine:
         store = self.store
         self.recover(batch_id)
         langs = self.languages(batch_id)
+        preflight = getattr(self.roles, "preflight", None)
+        if preflight is not None:
+            preflight([s.name for s in self.steps])  # remote backends check their workflows before any work
         items = store.items(batch_id)
         store.set_batch_status(batch_id, "RUNNING")
         self._emit("batch_started", batch_id, items=len(items), languages=langs,
                    steps=[s.name for s in self.steps])  # fmt: skip
         paintings = {i.painting_id: store.painting(i.painting_id) for i in items}
         try:
-            for step in self.steps:
-                self._run_step(batch_id, step, langs, paintings)
+            if self.settings.scheduler.mode == "overlap":
+                from vivant.scheduler import OverlapScheduler
+
+                OverlapScheduler(self, batch_id, langs, paintings).run()
+            else:
+                for step in self.steps:
+                    self._run_step(batch_id, step, langs, paintings)
             for item in store.items(batch_id):
                 if item.state in RUNNABLE:
                     self._complete_if_done(item, langs)
@@ -206,27 +235,47 @@ class Engine:
         ]
         if not todo:
             return
+        backend = self._backend_name(step)
+        enter = getattr(self.roles, "enter_step", None)
+        if enter is not None:
+            enter(step.name, backend)
+        width = self._parallel_units(backend)
         self._emit("step_started", batch_id, step=step, units=len(todo))
         t0 = self.monotonic()
-        for n, (stale, lang) in enumerate(todo):
-            item = store.item(stale.id)
-            if item.state not in RUNNABLE:
-                continue  # aborted or failed by an earlier language of this step
-            painting = paintings[item.painting_id]
-            if item.state in (ItemState.PENDING, ItemState.REDO):
-                store.set_state(item.id, ItemState.PROCESSING)
-            outcome = self._run_unit(batch_id, item, painting, step, lang, position=(n, len(todo)))
-            if outcome.refused:
-                reason = "; ".join(outcome.refused)
-                store.set_state(item.id, ItemState.ABORTED, f"step {step.label}: {reason}")
-                self._emit("item_state", batch_id, item=item, painting=painting.key, step=step,
-                           state=ItemState.ABORTED.value, reason=reason)  # fmt: skip
-            elif not outcome.ok:
-                where = f"step {step.label}" + (f" [{lang}]" if lang else "")
-                store.set_state(item.id, ItemState.FAILED, f"{where}: {outcome.error}")
-                self._emit("item_state", batch_id, item=item, painting=painting.key, step=step, language=lang,
-                           state=ItemState.FAILED.value, reason=outcome.error)  # fmt: skip
+        if width > 1 and len(todo) > 1:
+            self._run_step_ahead(batch_id, step, todo, paintings, width)
+        else:
+            for n, (stale, lang) in enumerate(todo):
+                item = store.item(stale.id)
+                if item.state not in RUNNABLE:
+                    continue  # aborted or failed by an earlier language of this step
+                painting = paintings[item.painting_id]
+                if item.state in (ItemState.PENDING, ItemState.REDO):
+                    store.set_state(item.id, ItemState.PROCESSING)
+                outcome = self._run_unit(batch_id, item, painting, step, lang, position=(n, len(todo)))
+                self._apply_outcome(batch_id, item, painting, step, lang, outcome)
         self._emit("step_finished", batch_id, step=step, seconds=round(self.monotonic() - t0, 3))
+
+    def _parallel_units(self, backend: str) -> int:
+        """How many units of a step may be in flight at once: 1 unless the backend queues work remotely."""
+        fn = getattr(self.roles, "parallel_units", None)
+        return max(1, int(fn(backend))) if fn is not None else 1
+
+    def _apply_outcome(self, batch_id: int, item: ItemRow, painting: PaintingRow, step: Step, lang: str,
+                       outcome: UnitOutcome) -> None:  # fmt: skip
+        store = self.store
+        if outcome.refused:
+            reason = "; ".join(outcome.refused)
+            store.set_state(item.id, ItemState.ABORTED, f"step {step.label}: {reason}")
+            self._emit("item_state", batch_id, item=item, painting=painting.key, step=step,
+                       state=ItemState.ABORTED.value, reason=reason)  # fmt: skip
+        elif not outcome.ok:
+            if store.item(item.id).state == ItemState.FAILED:
+                return  # another language of this step failed it already
+            where = f"step {step.label}" + (f" [{lang}]" if lang else "")
+            store.set_state(item.id, ItemState.FAILED, f"{where}: {outcome.error}")
+            self._emit("item_state", batch_id, item=item, painting=painting.key, step=step, language=lang,
+                       state=ItemState.FAILED.value, reason=outcome.error)  # fmt: skip
 
     # -- one unit -----------------------------------------------------------------------------------------------
     def _lookup(self, item: ItemRow) -> Callable[[str, str, str], Path]:
@@ -245,12 +294,94 @@ class Engine:
     def _backend_name(self, step: Step) -> str:
         return getattr(self.settings.backends, step.backend_key or step.name, "local")
 
+    def _open_attempt(self, batch_id: int, item: ItemRow, painting: PaintingRow, step: Step, lang: str, *,
+                      position: tuple[int, int],
+                      remote_id_setter: Callable[[int, str], None] | None = None) -> _Unit:  # fmt: skip
+        """Start an attempt row and build the context its step runs with (the folder is made by the runner)."""
+        store = self.store
+        backend = self._backend_name(step)
+        resource = self.settings.scheduler.resources.get(step.name) or ("cpu" if backend == "local" else step.resource)
+        previous = tuple(
+            a.remote_id
+            for a in reversed(store.attempts(item_id=item.id, include_superseded=False))
+            if a.step == step.number and a.language == lang and a.remote_id
+            and a.status == AttemptStatus.INTERRUPTED
+        )  # fmt: skip
+        attempt = store.start_attempt(item.id, step.number, lang, backend=backend, resource=resource)
+        final_dir = self.unit_dir(batch_id, painting, step, lang)
+        tmp = final_dir.parent / f"{TMP_PREFIX}{final_dir.name}-{attempt.id}"
+        self._emit("unit_started", batch_id, item=item, painting=painting.key, step=step, language=lang,
+                   attempt=attempt.number, index=position[0], total=position[1])  # fmt: skip
+
+        def progress(fraction: float, _step: Step = step, _lang: str = lang, **detail: object) -> None:
+            self._emit("unit_progress", batch_id, item=item, painting=painting.key, step=_step,
+                       language=_lang, fraction=max(0.0, min(1.0, fraction)), **detail)  # fmt: skip
+
+        setter = remote_id_setter or store.set_remote_id
+
+        def set_remote_id(rid: str, _id: int = attempt.id) -> None:
+            setter(_id, rid)
+
+        language: Language | None = lang or None  # type: ignore[assignment]
+        ctx = StepContext(
+            painting=to_painting(painting), language=language, out=tmp, settings=self.settings,
+            roles=self.roles, lookup=self._lookup(item), per_language_steps=self._per_language,
+            progress=progress, attempt_id=attempt.id, previous_remote_ids=previous,
+            set_remote_id=set_remote_id,
+        )  # fmt: skip
+        return _Unit(item, painting, step, lang, attempt, tmp, final_dir, ctx, self.monotonic())
+
+    def _execute(self, unit: _Unit) -> tuple[StepResult, list[NewArtifact]]:
+        """Run the step in its temporary folder and move the folder into place (no database access)."""
+        unit.tmp.mkdir(parents=True, exist_ok=False)
+        with running(unit.ctx):
+            result = unit.step.run(unit.ctx)
+        return result, self._commit_files(unit.tmp, unit.final_dir, result)
+
+    def _succeeded(self, batch_id: int, unit: _Unit, result: StepResult, artifacts: list[NewArtifact]) -> UnitOutcome:
+        wall = self.monotonic() - unit.t0
+        timing = unit.ctx.timing
+        queue_wait = result.queue_wait if result.queue_wait is not None else timing.queue_wait
+        compute = result.compute if result.compute is not None else timing.compute
+        status = AttemptStatus.REFUSED if result.refused else AttemptStatus.SUCCEEDED
+        self.store.finish_attempt(
+            unit.attempt.id, status, backend=result.backend, degraded=result.degraded,
+            queue_wait=queue_wait if queue_wait is not None else 0.0,
+            compute=compute if compute is not None else wall, artifacts=artifacts, error="; ".join(result.refused),
+        )  # fmt: skip
+        self._emit("unit_succeeded", batch_id, item=unit.item, painting=unit.painting.key, step=unit.step,
+                   language=unit.lang, attempt=unit.attempt.number, seconds=round(wall, 3), backend=result.backend,
+                   degraded=result.degraded, refused=result.refused, status=status.value,
+                   queue_wait=queue_wait, compute=compute)  # fmt: skip
+        if unit.step is self.steps[-1] and not result.refused:
+            self._pool(batch_id, unit.painting, unit.lang, artifacts)
+        return UnitOutcome(ok=True, refused=result.refused)
+
+    def _failed(self, batch_id: int, unit: _Unit, e: BaseException) -> tuple[str, bool]:
+        """Record a failed attempt; return (error, retry?). Re-raises what must stop the batch."""
+        shutil.rmtree(unit.tmp, ignore_errors=True)
+        compute = self.monotonic() - unit.t0
+        fatal = _as_workspace_error(e)
+        if fatal is not None or not isinstance(e, Exception):
+            status = AttemptStatus.FAILED if fatal is not None else AttemptStatus.INTERRUPTED
+            self.store.finish_attempt(unit.attempt.id, status, error=str(fatal or "interrupted"), compute=compute)
+            if fatal is not None:
+                raise fatal from e
+            raise e
+        error = _describe(e)
+        if not isinstance(e, VivantError):
+            log.error("%s: step %s%s: unexpected error", unit.painting.key, unit.step.label,
+                      f" [{unit.lang}]" if unit.lang else "", exc_info=e)  # fmt: skip
+        self.store.finish_attempt(unit.attempt.id, AttemptStatus.FAILED, error=error, compute=compute)
+        self._emit("unit_failed", batch_id, item=unit.item, painting=unit.painting.key, step=unit.step,
+                   language=unit.lang, attempt=unit.attempt.number, error=error)  # fmt: skip
+        final = isinstance(e, InputError) or (isinstance(e, StepError) and not e.retryable)
+        return error, not final
+
     def _run_unit(self, batch_id: int, item: ItemRow, painting: PaintingRow, step: Step, lang: str, *,
                   position: tuple[int, int]) -> UnitOutcome:  # fmt: skip
         store = self.store
         max_attempts = self.settings.retries.attempts
-        final_dir = self.unit_dir(batch_id, painting, step, lang)
-        language: Language | None = lang or None  # type: ignore[assignment]
         last_error = ""
         retried_here = False
         while True:
@@ -262,60 +393,115 @@ class Engine:
                 self._emit("unit_retry", batch_id, item=item, painting=painting.key, step=step, language=lang,
                            attempt=failures + 1, delay=delay, error=last_error)  # fmt: skip
                 self.sleep(delay)
-            backend = self._backend_name(step)
-            resource = "cpu" if backend == "local" else step.resource
-            attempt = store.start_attempt(item.id, step.number, lang, backend=backend, resource=resource)
-            tmp = final_dir.parent / f"{TMP_PREFIX}{final_dir.name}-{attempt.id}"
-            self._emit("unit_started", batch_id, item=item, painting=painting.key, step=step, language=lang,
-                       attempt=attempt.number, index=position[0], total=position[1])  # fmt: skip
-
-            def progress(fraction: float, _step: Step = step, _lang: str = lang) -> None:
-                self._emit("unit_progress", batch_id, item=item, painting=painting.key, step=_step,
-                           language=_lang, fraction=max(0.0, min(1.0, fraction)))  # fmt: skip
-
-            t0 = self.monotonic()
+            unit = self._open_attempt(batch_id, item, painting, step, lang, position=position)
             try:
-                tmp.mkdir(parents=True, exist_ok=False)
-                ctx = StepContext(
-                    painting=to_painting(painting), language=language, out=tmp, settings=self.settings,
-                    roles=self.roles, lookup=self._lookup(item), per_language_steps=self._per_language,
-                    progress=progress,
-                )  # fmt: skip
-                result = step.run(ctx)
-                artifacts = self._commit_files(tmp, final_dir, result)
+                result, artifacts = self._execute(unit)
             except BaseException as e:
-                shutil.rmtree(tmp, ignore_errors=True)
-                compute = self.monotonic() - t0
-                fatal = _as_workspace_error(e)
-                if fatal is not None or not isinstance(e, Exception):
-                    status = AttemptStatus.FAILED if fatal is not None else AttemptStatus.INTERRUPTED
-                    store.finish_attempt(attempt.id, status, error=str(fatal or "interrupted"), compute=compute)
-                    if fatal is not None:
-                        raise fatal from e
-                    raise
-                last_error = _describe(e)
-                if not isinstance(e, VivantError):
-                    log.error("%s: step %s%s: unexpected error", painting.key, step.label,
-                              f" [{lang}]" if lang else "", exc_info=e)  # fmt: skip
-                store.finish_attempt(attempt.id, AttemptStatus.FAILED, error=last_error, compute=compute)
-                self._emit("unit_failed", batch_id, item=item, painting=painting.key, step=step, language=lang,
-                           attempt=attempt.number, error=last_error)  # fmt: skip
-                if isinstance(e, InputError) or (isinstance(e, StepError) and not e.retryable):
+                last_error, retry = self._failed(batch_id, unit, e)
+                if not retry:
                     return UnitOutcome(ok=False, error=last_error)
                 retried_here = True
                 continue
-            compute = self.monotonic() - t0
-            status = AttemptStatus.REFUSED if result.refused else AttemptStatus.SUCCEEDED
-            store.finish_attempt(
-                attempt.id, status, backend=result.backend, degraded=result.degraded, queue_wait=0.0,
-                compute=compute, artifacts=artifacts, error="; ".join(result.refused),
-            )  # fmt: skip
-            self._emit("unit_succeeded", batch_id, item=item, painting=painting.key, step=step, language=lang,
-                       attempt=attempt.number, seconds=round(compute, 3), backend=result.backend,
-                       degraded=result.degraded, refused=result.refused, status=status.value)  # fmt: skip
-            if step is self.steps[-1] and not result.refused:
-                self._pool(batch_id, painting, lang, artifacts)
-            return UnitOutcome(ok=True, refused=result.refused)
+            return self._succeeded(batch_id, unit, result, artifacts)
+
+    def _run_step_ahead(self, batch_id: int, step: Step, todo: list[tuple[ItemRow, str]],
+                        paintings: dict[int, PaintingRow], width: int) -> None:  # fmt: skip
+        """Queue-ahead: run up to ``width`` units of one step at once, in rounds of attempts.
+
+        Each round starts one attempt for every unit still to do (so a remote server gets every job queued
+        before the first one ends), then settles them as they finish. Only this thread touches the database:
+        workers hand their ``set_remote_id`` calls over and wait until they are recorded. Units that failed
+        in a way worth retrying go to the next round after the usual backoff.
+        """
+        store = self.store
+        max_attempts = self.settings.retries.attempts
+        inbox: queue.Queue[tuple[str, object]] = queue.Queue()
+
+        def set_remote_id(attempt_id: int, rid: str) -> None:
+            if threading.current_thread() is threading.main_thread():
+                store.set_remote_id(attempt_id, rid)
+                return
+            done = threading.Event()
+            inbox.put(("call", (lambda: store.set_remote_id(attempt_id, rid), done)))
+            done.wait()
+
+        positions = {(it.id, lang): n for n, (it, lang) in enumerate(todo)}
+        pending = [(it.id, lang) for it, lang in todo]
+        errors: dict[tuple[int, str], str] = {}
+        first_round = True
+        with _executor(min(width, len(todo)), f"step-{step.name}") as pool:
+            while pending:
+                runnable: list[tuple[ItemRow, str]] = []
+                for item_id, lang in pending:
+                    item = store.item(item_id)
+                    if item.state not in RUNNABLE:
+                        continue
+                    if store.failures(item_id, step.number, lang) >= max_attempts:
+                        error = errors.get((item_id, lang)) or self._last_error(item_id, step.number, lang)
+                        self._apply_outcome(batch_id, item, paintings[item.painting_id], step, lang,
+                                            UnitOutcome(ok=False, error=error))  # fmt: skip
+                        continue
+                    runnable.append((item, lang))
+                if not runnable:
+                    return
+                if not first_round:
+                    failures = min(store.failures(it.id, step.number, lang) for it, lang in runnable)
+                    delay = self.settings.retries.backoff_seconds * (2 ** (max(failures, 1) - 1))
+                    for it, lang in runnable:
+                        self._emit("unit_retry", batch_id, item=it, painting=paintings[it.painting_id].key,
+                                   step=step, language=lang, attempt=store.failures(it.id, step.number, lang) + 1,
+                                   delay=delay, error=errors.get((it.id, lang), ""))  # fmt: skip
+                    self.sleep(delay)
+                first_round = False
+                units: dict[Future[tuple[StepResult, list[NewArtifact]]], _Unit] = {}
+                for item, lang in runnable:
+                    if item.state in (ItemState.PENDING, ItemState.REDO):
+                        store.set_state(item.id, ItemState.PROCESSING)
+                    unit = self._open_attempt(batch_id, item, paintings[item.painting_id], step, lang,
+                                              position=(positions[(item.id, lang)], len(todo)),
+                                              remote_id_setter=set_remote_id)  # fmt: skip
+                    fut = pool.submit(self._execute, unit)
+                    fut.add_done_callback(lambda f: inbox.put(("done", f)))
+                    units[fut] = unit
+                pending = []
+                fatal: BaseException | None = None
+                try:
+                    while units:
+                        kind, payload = inbox.get()
+                        if kind == "call":
+                            call, done = cast(tuple[Callable[[], None], threading.Event], payload)
+                            try:
+                                call()
+                            finally:
+                                done.set()
+                            continue
+                        unit = units.pop(payload)  # type: ignore[call-overload]
+                        try:
+                            result, artifacts = payload.result()  # type: ignore[attr-defined]
+                        except BaseException as e:
+                            try:
+                                error, retry = self._failed(batch_id, unit, e)
+                            except WorkspaceError as stop:
+                                fatal = fatal or stop
+                                continue
+                            if retry:
+                                pending.append((unit.item.id, unit.lang))
+                                errors[(unit.item.id, unit.lang)] = error
+                            else:
+                                self._apply_outcome(batch_id, unit.item, unit.painting, step, unit.lang,
+                                                    UnitOutcome(ok=False, error=error))  # fmt: skip
+                            continue
+                        outcome = self._succeeded(batch_id, unit, result, artifacts)
+                        self._apply_outcome(batch_id, unit.item, unit.painting, step, unit.lang, outcome)
+                except BaseException:
+                    for fut, unit in units.items():
+                        fut.cancel()
+                        shutil.rmtree(unit.tmp, ignore_errors=True)
+                        store.finish_attempt(unit.attempt.id, AttemptStatus.INTERRUPTED, error="interrupted",
+                                             compute=self.monotonic() - unit.t0)  # fmt: skip
+                    raise
+                if fatal is not None:
+                    raise fatal
 
     def _last_error(self, item_id: int, step: int, lang: str) -> str:
         for a in reversed(self.store.attempts(item_id=item_id, include_superseded=False)):
@@ -370,6 +556,18 @@ class Engine:
             self.store.set_state(item.id, ItemState.REDO, f"redo from step {from_step.label}",
                                  redo_from=from_step.number)  # fmt: skip
         self._emit("item_state", item.batch_id, item=item, step=from_step, state=ItemState.REDO.value)
+
+
+@contextmanager
+def _executor(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that, when the batch is interrupted, does not wait for workers blocked on remote jobs."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _as_workspace_error(e: BaseException) -> WorkspaceError | None:

@@ -116,6 +116,42 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_review_publish",
+        """
+        CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            decision TEXT NOT NULL,
+            reasons TEXT NOT NULL DEFAULT '[]',
+            note TEXT NOT NULL DEFAULT '',
+            redo_from INTEGER,
+            at REAL NOT NULL
+        );
+        CREATE INDEX reviews_item ON reviews(item_id);
+        CREATE TABLE posts (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            platform TEXT NOT NULL,
+            language TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'QUEUED',
+            day TEXT NOT NULL,
+            slot INTEGER NOT NULL DEFAULT 0,
+            due_at REAL NOT NULL,
+            next_try_at REAL,
+            upload_ref TEXT NOT NULL DEFAULT '{}',
+            remote_id TEXT,
+            url TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            posted_at REAL,
+            UNIQUE(item_id, platform, language)
+        );
+        CREATE INDEX posts_day ON posts(day, platform, language)
+        """,
+    ),
 ]
 
 
@@ -256,6 +292,55 @@ def _artifact(r: sqlite3.Row) -> ArtifactRow:
     return ArtifactRow(
         id=r["id"], item_id=r["item_id"], attempt_id=r["attempt_id"], step=r["step"], language=r["language"],
         kind=r["kind"], path=r["path"], sha256=r["sha256"], bytes=r["bytes"], created_at=r["created_at"],
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    id: int
+    item_id: int
+    decision: str
+    reasons: tuple[str, ...]
+    note: str
+    redo_from: int | None
+    at: float
+
+
+@dataclass(frozen=True)
+class PostRow:
+    id: int
+    item_id: int
+    platform: str
+    language: str
+    state: str
+    day: str
+    slot: int
+    due_at: float
+    next_try_at: float | None
+    upload_ref: dict[str, Any]
+    remote_id: str | None
+    url: str | None
+    attempts: int
+    error: str
+    created_at: float
+    updated_at: float
+    posted_at: float | None
+
+
+def _review(r: sqlite3.Row) -> ReviewRow:
+    return ReviewRow(
+        id=r["id"], item_id=r["item_id"], decision=r["decision"], reasons=tuple(json.loads(r["reasons"])),
+        note=r["note"], redo_from=r["redo_from"], at=r["at"],
+    )  # fmt: skip
+
+
+def _post(r: sqlite3.Row) -> PostRow:
+    return PostRow(
+        id=r["id"], item_id=r["item_id"], platform=r["platform"], language=r["language"], state=r["state"],
+        day=r["day"], slot=r["slot"], due_at=r["due_at"], next_try_at=r["next_try_at"],
+        upload_ref=json.loads(r["upload_ref"] or "{}"), remote_id=r["remote_id"], url=r["url"],
+        attempts=r["attempts"], error=r["error"], created_at=r["created_at"], updated_at=r["updated_at"],
+        posted_at=r["posted_at"],
     )  # fmt: skip
 
 
@@ -670,3 +755,145 @@ class Store:
         return [
             (r["at"], r["kind"], r["item_id"], json.loads(r["data"])) for r in self._all(sql + " ORDER BY id", args)
         ]
+
+    # -- review decisions ---------------------------------------------------------------------------------------
+    def add_review(self, item_id: int, decision: str, *, reasons: Sequence[str] = (), note: str = "",
+                   redo_from: int | None = None) -> int:  # fmt: skip
+        """Record one review decision (APPROVE, REJECT, REDO) with its time; the state change is the caller's."""
+        with self.atomic() as c:
+            if c.execute("SELECT 1 FROM items WHERE id=?", (item_id,)).fetchone() is None:
+                raise StoreError(f"no item {item_id}")
+            cur = c.execute(
+                "INSERT INTO reviews (item_id, decision, reasons, note, redo_from, at) VALUES (?,?,?,?,?,?)",
+                (item_id, decision, json.dumps(list(reasons), ensure_ascii=False), note, redo_from, self.clock()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def reviews(self, item_id: int | None = None) -> list[ReviewRow]:
+        sql, args = "SELECT * FROM reviews", []
+        if item_id is not None:
+            sql, args = sql + " WHERE item_id=?", [item_id]
+        return [_review(r) for r in self._all(sql + " ORDER BY id", args)]
+
+    def review_stats(self, batch_id: int | None = None) -> dict[str, Any]:
+        """Review decisions as data for the report: every decision, the latest per item, the rejection rate and
+        the reasons given (a rejection may give several)."""
+        sql = "SELECT r.* FROM reviews r JOIN items i ON i.id=r.item_id"
+        args: list[Any] = []
+        if batch_id is not None:
+            sql += " WHERE i.batch_id=?"
+            args.append(batch_id)
+        rows = [_review(r) for r in self._all(sql + " ORDER BY r.id", args)]
+        latest: dict[int, ReviewRow] = {}
+        for row in rows:
+            latest[row.item_id] = row
+        final = {"APPROVE": 0, "REJECT": 0, "REDO": 0}
+        reasons: dict[str, int] = {}
+        for row in latest.values():
+            final[row.decision] = final.get(row.decision, 0) + 1
+        for row in rows:
+            if row.decision == "REJECT":
+                for reason in row.reasons:
+                    reasons[reason] = reasons.get(reason, 0) + 1
+        judged = final["APPROVE"] + final["REJECT"]
+        return {
+            "decisions": len(rows),
+            "reviewed_items": len(latest),
+            "latest": final,
+            "rejection_rate": final["REJECT"] / judged if judged else None,
+            "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        }
+
+    def items_in_states(self, states: Iterable[ItemState]) -> list[ItemRow]:
+        """Items of every batch in one of ``states``, oldest batch first."""
+        wanted = [s.value for s in states]
+        marks = ",".join("?" * len(wanted)) or "''"
+        return [_item(r) for r in self._all(
+            f"SELECT * FROM items WHERE state IN ({marks}) ORDER BY batch_id, position", wanted
+        )]  # fmt: skip
+
+    # -- posts ----------------------------------------------------------------------------------------------------
+    def queue_post(self, item_id: int, platform: str, language: str, *, day: str, slot: int, due_at: float) -> bool:
+        """Plan one post; (item, platform, language) is unique, so a post is planned once. A cancelled post is
+        planned again. Return True when a post was (re)planned."""
+        now = self.clock()
+        with self.atomic() as c:
+            r = c.execute(
+                "SELECT id, state FROM posts WHERE item_id=? AND platform=? AND language=?",
+                (item_id, platform, language),
+            ).fetchone()
+            if r is None:
+                c.execute(
+                    "INSERT INTO posts (item_id, platform, language, state, day, slot, due_at, created_at, updated_at)"
+                    " VALUES (?,?,?,'QUEUED',?,?,?,?,?)",
+                    (item_id, platform, language, day, slot, due_at, now, now),
+                )
+                return True
+            if r["state"] == "CANCELLED":
+                c.execute(
+                    "UPDATE posts SET state='QUEUED', day=?, slot=?, due_at=?, next_try_at=NULL, attempts=0,"
+                    " error='', updated_at=? WHERE id=?",
+                    (day, slot, due_at, now, r["id"]),
+                )
+                return True
+            return False
+
+    def post(self, post_id: int) -> PostRow:
+        r = self._one("SELECT * FROM posts WHERE id=?", (post_id,))
+        if r is None:
+            raise StoreError(f"no post {post_id}")
+        return _post(r)
+
+    def posts(self, *, day: str | None = None, states: Iterable[str] | None = None,
+              item_id: int | None = None) -> list[PostRow]:  # fmt: skip
+        sql = "SELECT * FROM posts WHERE 1=1"
+        args: list[Any] = []
+        if day is not None:
+            sql += " AND day=?"
+            args.append(day)
+        if item_id is not None:
+            sql += " AND item_id=?"
+            args.append(item_id)
+        if states is not None:
+            wanted = list(states)
+            sql += f" AND state IN ({','.join('?' * len(wanted)) or chr(39) * 2})"
+            args += wanted
+        return [_post(r) for r in self._all(sql + " ORDER BY day, slot, id", args)]
+
+    def reschedule_post(self, post_id: int, *, day: str, slot: int, due_at: float) -> None:
+        with self.atomic() as c:
+            c.execute("UPDATE posts SET day=?, slot=?, due_at=?, updated_at=? WHERE id=?",
+                      (day, slot, due_at, self.clock(), post_id))  # fmt: skip
+
+    def claim_post(self, post_id: int) -> PostRow:
+        """Mark a post UPLOADING (one more attempt) before any byte leaves; a crash leaves it UPLOADING, and the
+        next run resumes it from its ``upload_ref`` instead of posting again."""
+        with self.atomic() as c:
+            r = c.execute("SELECT state FROM posts WHERE id=?", (post_id,)).fetchone()
+            if r is None:
+                raise StoreError(f"no post {post_id}")
+            if r[0] not in ("QUEUED", "FAILED", "UPLOADING"):
+                raise StoreError(f"post {post_id} is {r[0]}: nothing to upload")
+            c.execute(
+                "UPDATE posts SET state='UPLOADING', attempts=attempts+1, updated_at=? WHERE id=?",
+                (self.clock(), post_id),
+            )
+        return self.post(post_id)
+
+    def set_post_ref(self, post_id: int, ref: dict[str, Any]) -> None:
+        """Save an upload's resume point (session URL, publish id, container id) before it is used."""
+        with self.atomic() as c:
+            c.execute("UPDATE posts SET upload_ref=?, updated_at=? WHERE id=?",
+                      (json.dumps(ref, ensure_ascii=False), self.clock(), post_id))  # fmt: skip
+
+    def finish_post(self, post_id: int, state: str, *, remote_id: str | None = None, url: str | None = None,
+                    error: str = "", next_try_at: float | None = None) -> None:  # fmt: skip
+        """Record a post's outcome: POSTED (with the remote id and URL), FAILED (to try again at ``next_try_at``),
+        GAVE_UP or CANCELLED."""
+        now = self.clock()
+        with self.atomic() as c:
+            c.execute(
+                "UPDATE posts SET state=?, remote_id=coalesce(?, remote_id), url=coalesce(?, url), error=?,"
+                " next_try_at=?, updated_at=?, posted_at=CASE WHEN ?='POSTED' THEN ? ELSE posted_at END WHERE id=?",
+                (state, remote_id, url, error, next_try_at, now, state, now, post_id),
+            )

@@ -6,7 +6,7 @@ Backends are created lazily (loading a voice or a detector costs time) and once 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from vivant.config import Settings
 from vivant.roles import (
@@ -20,6 +20,9 @@ from vivant.roles import (
     Voice,
     Writer,
 )
+
+if TYPE_CHECKING:
+    from vivant.backends.comfyui.roles import ComfyBackends
 
 
 class Roles:
@@ -36,6 +39,11 @@ class Roles:
 
     @property
     def inspector(self) -> Inspector:
+        if self.settings.backends.prepare == "openai" and "inspector" not in self._cache:
+            from vivant.backends.openai_roles import LLMInspector
+
+            llm: Inspector = self._get("inspector", lambda: LLMInspector(self.settings.llm))
+            return llm
         from vivant.backends.local.vision import LocalInspector
 
         obj: Inspector = self._get("inspector", LocalInspector)
@@ -51,12 +59,51 @@ class Roles:
 
     @property
     def writer(self) -> Writer:
+        if self.settings.backends.script == "openai" and "writer" not in self._cache:
+            from vivant.backends.openai_roles import LLMWriter
+
+            llm: Writer = self._get("writer", lambda: LLMWriter(self.settings.llm))
+            return llm
         from vivant.backends.local.writer import TemplateWriter
 
         obj: Writer = self._get("writer", TemplateWriter)
         return obj
 
+    # -- ComfyUI (steps whose backend is "comfyui") -----------------------------------------------------------
+    @property
+    def comfyui(self) -> ComfyBackends:
+        from vivant.backends.comfyui.roles import ComfyBackends
+
+        obj: ComfyBackends = self._get("comfyui", lambda: ComfyBackends(self.settings))
+        return obj
+
+    def parallel_units(self, backend: str) -> int:
+        """Units of one step the engine may have in flight: a remote queue takes them all at once."""
+        return self.settings.comfyui.max_in_flight if backend == "comfyui" else 1
+
+    def enter_step(self, step: str, backend: str) -> None:
+        if backend == "comfyui":
+            self.comfyui.enter_step(step)
+
+    def preflight(self, steps: list[str]) -> None:
+        """Before a batch: check every ComfyUI workflow against its servers; raise naming the first problem."""
+        from vivant.backends.comfyui.errors import WorkflowError
+
+        chosen = [s for s in self.comfyui.steps() if s in steps] if self._uses_comfyui() else []
+        if not chosen:
+            return
+        problems = [p for found in self.comfyui.preflight(chosen).values() for p in found]
+        if problems:
+            more = f" (+{len(problems) - 1} more; see `vivant doctor`)" if len(problems) > 1 else ""
+            raise WorkflowError(problems[0] + more)
+
+    def _uses_comfyui(self) -> bool:
+        return "comfyui" in self._cache or "comfyui" in self.settings.backends.model_dump().values()
+
     def voice_for(self, language: Language) -> Voice:
+        if self.settings.backends.audio == "comfyui" and "voice" not in self._cache:
+            comfy: Voice = self._get(f"voice:comfyui:{language}", lambda: self.comfyui.voice(language))
+            return comfy
         if "voice" in self._cache and not hasattr(self._cache["voice"], "voice_for"):
             plain: Voice = self._cache["voice"]
             return plain
@@ -68,18 +115,29 @@ class Roles:
 
     @property
     def transcriber(self) -> Transcriber:
+        if self.settings.backends.subtitles == "whisper" and "transcriber" not in self._cache:
+            from vivant.backends.whisper import WhisperTranscriber
+
+            heard: Transcriber = self._get("transcriber", lambda: WhisperTranscriber(self.settings.whisper))
+            return heard
         from vivant.backends.local.timings import VoiceTimings
 
         obj: Transcriber = self._get("transcriber", VoiceTimings)
         return obj
 
     def image_editor(self, task: Literal["restore", "realistic"]) -> ImageEditor:
+        if getattr(self.settings.backends, task) == "comfyui":
+            comfy: ImageEditor = self._get(f"image_editor:{task}", lambda: self.comfyui.image_editor(task))
+            return comfy
         from vivant.backends.local.image import LocalImageEditor
 
         obj: ImageEditor = self._get(f"image_editor:{task}", lambda: LocalImageEditor(task))
         return obj
 
     def video_maker(self, style: Literal["transition", "outro"]) -> VideoMaker:
+        if getattr(self.settings.backends, style) == "comfyui":
+            comfy: VideoMaker = self._get(f"video_maker:{style}", lambda: self.comfyui.video_maker(style))
+            return comfy
         from vivant.backends.local.video import LocalVideoMaker
 
         obj: VideoMaker = self._get(f"video_maker:{style}", lambda: self._get("video_maker", LocalVideoMaker))
@@ -87,6 +145,9 @@ class Roles:
 
     @property
     def lipsyncer(self) -> LipSyncer:
+        if self.settings.backends.lipsync == "comfyui":
+            comfy: LipSyncer = self._get("lipsyncer", self.comfyui.lipsyncer)
+            return comfy
         from vivant.backends.local.video import LocalLipSyncer
 
         obj: LipSyncer = self._get("lipsyncer", LocalLipSyncer)

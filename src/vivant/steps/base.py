@@ -8,7 +8,9 @@ naming what it made. It never touches SQLite, never retries, never prints, never
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -30,6 +32,14 @@ InputLookup = Callable[[str, str, str], Path]
 
 
 @dataclass
+class RemoteTiming:
+    """Filled by a remote backend: seconds waiting in the server's queue, and computing there."""
+
+    queue_wait: float | None = None
+    compute: float | None = None
+
+
+@dataclass
 class StepContext:
     painting: Painting
     language: Language | None
@@ -38,7 +48,14 @@ class StepContext:
     roles: Roles
     lookup: InputLookup
     per_language_steps: frozenset[str]
-    progress: Callable[[float], None] = lambda _fraction: None
+    progress: Callable[..., None] = lambda _fraction, **_detail: None
+    """``progress(fraction, **detail)``: detail (phase, node...) travels in the ``unit_progress`` event."""
+    attempt_id: int | None = None
+    previous_remote_ids: tuple[str, ...] = ()
+    """Remote job ids recorded by this unit's earlier attempts that never finished (newest first)."""
+    set_remote_id: Callable[[str], None] = lambda _rid: None
+    """Record a remote job id in the attempt row; call it *before* submitting the job."""
+    timing: RemoteTiming = field(default_factory=RemoteTiming)
 
     def input(self, step: str, kind: str) -> Path:
         """The artifact ``kind`` made by ``step`` for this painting (and this language, for a per-language step)."""
@@ -74,9 +91,29 @@ class StepResult:
     degraded: bool = False
     refused: list[str] = field(default_factory=list)
     """Non-empty when step 0 refuses the painting; the item becomes ABORTED with these reasons."""
+    queue_wait: float | None = None
+    compute: float | None = None
+    """Set by remote backends (the server's own figures); otherwise the engine records its wall time."""
 
 
 StepFn = Callable[[StepContext], StepResult]
+
+_CURRENT: ContextVar[StepContext | None] = ContextVar("vivant_step_context", default=None)
+
+
+def current_context() -> StepContext | None:
+    """The context of the step running in this thread (for backends that need the engine's hooks)."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def running(ctx: StepContext) -> Iterator[StepContext]:
+    """Make ``ctx`` the current step context while the step runs."""
+    token = _CURRENT.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _CURRENT.reset(token)
 
 
 @dataclass(frozen=True)
