@@ -622,8 +622,8 @@ def demo(
 @app.command()
 @_guarded
 def review(
-    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default: [review] host).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Port (default: [review] port).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default: review.host in vivant.toml).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default: review.port in vivant.toml).")] = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -645,7 +645,7 @@ def publish_run(
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Post the approved paintings due now (up to [publish] per_day a day); without --once, keep running."""
+    """Post the approved paintings due now (up to publish.per_day a day); without --once, keep running."""
     from vivant.publish.scheduler import PassSummary, Publisher
 
     def show(s: PassSummary) -> None:
