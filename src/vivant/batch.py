@@ -10,6 +10,7 @@ from typing import Any
 from vivant import catalog
 from vivant.errors import VivantError
 from vivant.states import ItemState
+from vivant.steps import STEPS
 from vivant.store import Store
 from vivant.workspace import Workspace
 
@@ -65,6 +66,14 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
     for i in items:
         state = str(i["state"])
         counts[state] = counts.get(state, 0) + 1
+    names = {s.number: s.name for s in STEPS}
+    running = [
+        {"painting": store.painting(store.item(a.item_id).painting_id).key, "step": a.step,
+         "step_name": names.get(a.step, ""), "language": a.language, "resource": a.resource, "backend": a.backend,
+         "started_at": a.started_at}
+        for a in store.attempts(batch_id=batch_id, include_superseded=False)
+        if a.status == "RUNNING"
+    ]  # fmt: skip
     return {
         "batch": batch.id,
         "status": batch.status,
@@ -74,6 +83,7 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
         "seed": batch.seed,
         "counts": counts,
         "items": items,
+        "running": running,
     }
 
 

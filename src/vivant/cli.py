@@ -622,8 +622,8 @@ def demo(
 @app.command()
 @_guarded
 def review(
-    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default: review.host in vivant.toml).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Port (default: review.port in vivant.toml).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default: review.host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default: review.port).")] = None,
     config: ConfigOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
