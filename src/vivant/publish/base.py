@@ -13,11 +13,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import httpx
 
 from vivant.errors import VivantError
+
+if TYPE_CHECKING:
+    from vivant.publish.credentials import Credentials
+
+S = TypeVar("S")
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +89,25 @@ class Adapter(Protocol):
     def publish(self, job: PostJob, save_ref: SaveRef) -> PostResult:
         """Make the post, or finish the one ``job.ref`` points to; never post twice for one ``job``."""
         ...
+
+
+class HttpAdapter(Generic[S]):
+    """What every platform adapter holds: its settings, the credentials, an injectable transport and sleep."""
+
+    name = ""
+
+    def __init__(
+        self,
+        settings: S,
+        credentials: Credentials,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self.transport = transport
+        self.sleep = sleep
 
 
 def client(base_url: str = "", *, transport: httpx.BaseTransport | None = None) -> httpx.Client:

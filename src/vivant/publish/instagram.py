@@ -18,8 +18,6 @@ the day. The access token and the account id come from ``[instagram] access_toke
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -27,7 +25,6 @@ import httpx
 from vivant.config import InstagramSettings
 from vivant.publish import base
 from vivant.publish.base import PermanentError, PostJob, PostResult, PublishError, SaveRef, StopForToday, TransientError
-from vivant.publish.credentials import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +47,8 @@ def classify(response: httpx.Response) -> PublishError | None:
     return PermanentError(what)
 
 
-class Instagram:
+class Instagram(base.HttpAdapter[InstagramSettings]):
     name = "instagram"
-
-    def __init__(
-        self,
-        settings: InstagramSettings,
-        credentials: Credentials,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.settings = settings
-        self.credentials = credentials
-        self.transport = transport
-        self.sleep = sleep
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"OAuth {self.credentials.need('instagram', 'access_token').get_secret_value()}"}

@@ -19,8 +19,6 @@ TikTok for the day. The video posted here is the pool's render without watermark
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -28,7 +26,6 @@ import httpx
 from vivant.config import TikTokSettings
 from vivant.publish import base
 from vivant.publish.base import PermanentError, PostJob, PostResult, PublishError, SaveRef, StopForToday, TransientError
-from vivant.publish.credentials import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +64,8 @@ def classify(response: httpx.Response) -> PublishError | None:
     return PermanentError(what)
 
 
-class TikTok:
+class TikTok(base.HttpAdapter[TikTokSettings]):
     name = "tiktok"
-
-    def __init__(
-        self,
-        settings: TikTokSettings,
-        credentials: Credentials,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.settings = settings
-        self.credentials = credentials
-        self.transport = transport
-        self.sleep = sleep
 
     def _headers(self) -> dict[str, str]:
         token = self.credentials.need("tiktok", "access_token").get_secret_value()

@@ -55,7 +55,7 @@ def classify(response: httpx.Response) -> PublishError | None:
     return PermanentError(what)
 
 
-class YouTube:
+class YouTube(base.HttpAdapter[YouTubeSettings]):
     name = "youtube"
 
     def __init__(
@@ -66,10 +66,7 @@ class YouTube:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.settings = settings
-        self.credentials = credentials
-        self.transport = transport
-        self.sleep = sleep
+        super().__init__(settings, credentials, transport=transport, sleep=sleep)
         self._token: str | None = None
 
     # -- auth ---------------------------------------------------------------------------------------------------
