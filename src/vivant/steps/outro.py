@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from vivant.steps.base import Step, StepContext, StepResult
+from vivant.steps.transition import first_last_clip
 
 
 def run(ctx: StepContext) -> StepResult:
-    maker = ctx.roles.video_maker("outro")
-    r = ctx.settings.render
-    maker.first_last(
-        ctx.input("realistic", "image"),
-        ctx.input("restore", "image"),
-        ctx.out / "outro.mp4",
-        seconds=r.outro_seconds,
-        style="outro",
-        width=r.width,
-        height=r.height,
-        fps=r.fps,
-    )
-    return StepResult(artifacts={"video": "outro.mp4"}, backend=maker.name, degraded=maker.degraded)
+    return first_last_clip(ctx, "outro", "realistic", "restore", ctx.settings.render.outro_seconds)
 
 
 STEP = Step(8, "outro", run, resource="gpu", needs=("realistic", "restore"))
