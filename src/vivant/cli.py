@@ -225,6 +225,16 @@ def _event_recorder(store: Any) -> Callable[[Event], None]:
     return record
 
 
+def _batch_or_latest(ws: Any, batch: int | None) -> int:
+    """The batch asked for, or the latest one; one clear line when there is none yet."""
+    if batch is not None:
+        return batch
+    latest = ws.store.latest_batch()
+    if latest is None:
+        raise VivantError("no batch yet: run `vivant night` or `vivant demo`")
+    return int(latest.id)
+
+
 def _print_batch(desc: dict[str, Any]) -> None:
     table = Table(title=f"batch {desc['batch']} · {desc['status']} · {', '.join(desc['languages'])}")
     for col in ("painting", "state", "videos / reason"):
@@ -459,12 +469,7 @@ def status(
     from vivant.batch import describe
 
     with _open(config) as ws:
-        if batch is None:
-            latest = ws.store.latest_batch()
-            if latest is None:
-                raise VivantError("no batch yet: run `vivant night` or `vivant demo`")
-            batch = latest.id
-        desc = describe(ws.store, batch)
+        desc = describe(ws.store, _batch_or_latest(ws, batch))
     _finish(desc, as_json)
 
 
@@ -512,11 +517,7 @@ def report(
     from vivant.report.terminal import render
 
     with _open(config) as ws:
-        if batch is None:
-            latest = ws.store.latest_batch()
-            if latest is None:
-                raise VivantError("no batch yet: run `vivant night` first")
-            batch = latest.id
+        batch = _batch_or_latest(ws, batch)
         result = build_report(ws.store, ws.settings, batch)
         path = write_report(ws.store, ws.settings, batch, report=result) if html or open_page else None
     if as_json:
