@@ -164,6 +164,14 @@ class LLMSettings(_Section):
     """An OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, llama-swap) for steps 0 and 1."""
 
     base_url: str = "http://127.0.0.1:8080/v1"
+    endpoints: list[str] = []
+    """More servers serving the same models; steps 0 and 1 share their requests with ``base_url`` (each request
+    goes to the least loaded one that answers). Adding a box is one URL here."""
+    parallel: Annotated[int, Field(ge=1, le=256)] = 1
+    """Requests in flight on each server at once: vLLM and SGLang batch them (8-32 is common); llama.cpp needs
+    ``--parallel N``, Ollama ``OLLAMA_NUM_PARALLEL``."""
+    down_for: Annotated[float, Field(gt=0)] = 60.0
+    """A server that cannot be reached is left to the others for this many seconds."""
     model: str = "default"
     vision_model: str = ""
     """Model for step 0's image check (empty: ``model``); it must accept images."""
@@ -226,8 +234,9 @@ class SchedulerSettings(_Section):
     """"step": every item through a step before the next step; "overlap": one lane per resource (gpu, llm,
     cpu), step-major inside each lane, lanes side by side as the steps' dependencies allow."""
     resources: dict[str, Literal["cpu", "gpu", "llm"]] = {}
-    """Step name -> the resource it runs on (its lane in overlap mode, and the resource its attempts record),
-    e.g. audio = "llm" when the voice model lives on the LLM box; default: the step's own (CPU for local ones)."""
+    """Step name -> the resource it runs on (its lane in overlap mode, the resource its attempts record, and for a
+    ComfyUI step the ``[comfyui.pools]`` servers it is sent to), e.g. audio = "llm" when the voice model lives on
+    the LLM box; default: the step's own (CPU for local ones)."""
     order: Literal["inputs", "step"] = "inputs"
     """Overlap mode: the order a lane takes its steps in. "inputs": first the steps that wait on fewer steps of
     other resources (the GPU restores paintings while the LLM box writes scripts); "step": step order."""
@@ -237,14 +246,24 @@ class ComfySettings(_Section):
     """ComfyUI servers (``backends.<step> = "comfyui"``): endpoints, workflows and how jobs are watched."""
 
     endpoints: list[str] = ["http://127.0.0.1:8188"]
-    """ComfyUI servers sharing each step's jobs (each job goes to the least loaded one that answers)."""
+    """ComfyUI servers of the GPU resource sharing each step's jobs (each job goes to the one that answers with
+    the least work outstanding). Adding a GPU box is one URL here."""
+    pools: dict[Literal["cpu", "gpu", "llm"], list[str]] = {}
+    """ComfyUI servers of other resources: a ComfyUI step mapped to one in ``[scheduler.resources]`` is sent to
+    these, e.g. ``llm = ["http://llm-box:8188"]`` with ``audio = "llm"`` for a TTS ComfyUI on the LLM box.
+    A resource not listed uses ``endpoints``."""
+    queue_depth: Annotated[int, Field(ge=0, le=1024)] = 2
+    """With several servers in a pool: jobs queued on each at once (the running one and the next); the rest
+    wait here and go to whichever server frees a place first, so a faster GPU takes more. 0: queue every job
+    at once, split by estimated work. One server always gets every job at once."""
     workflows: dict[str, Path] = {}
     """API-format workflow per step (audio, restore, realistic, transition, lipsync, outro); default: the
     project's ``workflows/<step>.json``."""
     client_id: str = ""
     """The WebSocket clientId; empty: derived from the host name and the workspace (stable across restarts)."""
     job_timeout: Annotated[float, Field(gt=0)] = 1800.0
-    """A job still unfinished after this many seconds is interrupted (and retried by the engine)."""
+    """A job still unfinished this many seconds after it started running is interrupted (and retried by the
+    engine); time queued behind other jobs does not count."""
     request_timeout: Annotated[float, Field(gt=0)] = 30.0
     poll_interval: Annotated[float, Field(gt=0)] = 2.0
     """Poll /history and /queue when the socket has been silent this long (or is down)."""
@@ -596,6 +615,9 @@ espeak_rate = 160
 # prepare = "openai" (the image check) or script = "openai" (facts, then the script). Uncomment to set.
 # [llm]
 # base_url = "http://127.0.0.1:8080/v1"
+# endpoints = []                 # more servers with the same models: requests go to the least loaded
+# parallel = 1                   # requests in flight per server (vLLM/SGLang batch them; llama.cpp --parallel)
+# down_for = 60.0                # an unreachable server is left to the others this long
 # model = "default"
 # vision_model = ""              # empty: the same model (it must accept images)
 # api_key_env = "VIVANT_LLM_KEY" # read the key from this environment variable (or api_key = "...")
@@ -639,12 +661,15 @@ backoff_seconds = 2.0
 
 # [comfyui]
 # # ComfyUI servers for the steps whose backend is "comfyui" (see workflows/README.md).
-# endpoints = ["http://127.0.0.1:8188"]   # several: each job goes to the least loaded one
+# endpoints = ["http://127.0.0.1:8188"]   # the GPU's servers; several: each job goes to the least loaded one
+# queue_depth = 2            # with several servers: jobs queued on each at once, the rest go to the first free
 # job_timeout = 1800.0       # seconds; a stuck job is interrupted, then retried
 # poll_interval = 2.0        # poll /history and /queue when the event socket is silent this long
 # max_in_flight = 64         # jobs of one step queued at once
 # free_between_steps = true  # POST /free when the next step loads other models
 # restart_command = ""       # e.g. "ssh {{host}} sudo systemctl restart comfyui"
+# [comfyui.pools]            # ComfyUI servers of other resources (steps moved in [scheduler.resources])
+# llm = ["http://llm-box:8188"]
 # [comfyui.workflows]        # your own API-format exports, bound by node titles (vivant:image, ...)
 # restore = "workflows/restore.json"
 

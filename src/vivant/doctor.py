@@ -84,18 +84,20 @@ def _comfyui(settings: Settings) -> list[Finding]:
     if not steps:
         return []
     findings: list[Finding] = []
-    pool = backends.pool
     try:
-        for ep in pool.endpoints:
-            try:
-                stats = pool.call(ep.client.system_stats(), timeout=settings.comfyui.request_timeout + 5)
-            except VivantError as e:
-                findings.append(Finding(f"comfyui {ep.url}", False, str(e)))
-                continue
-            system = stats.get("system", {})
-            devices = ", ".join(str(d.get("name", "?")) for d in stats.get("devices", []))
-            findings.append(Finding(f"comfyui {ep.url}", True,
-                                    f"ComfyUI {system.get('comfyui_version', '?')} on {devices or '?'}"))  # fmt: skip
+        for key, pool in backends.pools().items():
+            users = ", ".join(s for s in steps if backends.pool_key(s) == key)
+            for ep in pool.endpoints:
+                try:
+                    stats = pool.call(ep.client.system_stats(), timeout=settings.comfyui.request_timeout + 5)
+                except VivantError as e:
+                    findings.append(Finding(f"comfyui {ep.url}", False, str(e)))
+                    continue
+                system = stats.get("system", {})
+                devices = ", ".join(str(d.get("name", "?")) for d in stats.get("devices", []))
+                findings.append(Finding(f"comfyui {ep.url}", True,
+                                        f"ComfyUI {system.get('comfyui_version', '?')} on {devices or '?'} "
+                                        f"({key} pool: {users})"))  # fmt: skip
         for step in steps:
             name = f"workflow {step}"
             try:

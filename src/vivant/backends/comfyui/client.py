@@ -356,20 +356,23 @@ class ComfyClient:
     async def wait(self, prompt_id: str, *, timeout: float) -> Outcome:
         """Wait until ``prompt_id`` ends; return its outputs or raise the matching error.
 
+        ``timeout`` counts from the prompt's start: time spent queued behind other jobs is not held against it.
         Raises :class:`ComfyTimeout` (the caller interrupts), :class:`ComfyLost` (restart),
         :class:`ComfyConnectionError` (nothing answered for ``down_after`` seconds), or the prompt's own error.
         """
         watch = self.watch(prompt_id)
-        deadline = self.clock() + timeout
         absent = 0
         unreachable_since: float | None = None
         try:
             while True:
                 now = self.clock()
-                if now >= deadline:
-                    raise ComfyTimeout(f"{self.base_url}: prompt {prompt_id} did not finish in {timeout:.0f} s")
+                deadline = None if watch.started is None else watch.started + timeout
+                if deadline is not None and now >= deadline:
+                    raise ComfyTimeout(f"{self.base_url}: prompt {prompt_id} did not finish within {timeout:.0f} s "
+                                       "of starting")  # fmt: skip
+                left = self.t.poll_interval if deadline is None else min(self.t.poll_interval, deadline - now)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(watch.done.wait(), min(self.t.poll_interval, deadline - now))
+                    await asyncio.wait_for(watch.done.wait(), left)
                 now = self.clock()
                 heard = max(watch.last_heard, self.last_message)
                 if not watch.done.is_set() and self.connected.is_set() and now - heard < self.t.poll_interval:

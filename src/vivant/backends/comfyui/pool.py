@@ -4,7 +4,9 @@ A :class:`ComfyPool` owns a background thread running an asyncio loop and one :c
 endpoint. The role implementations (called from the engine's worker threads) hand it a :class:`Job`; the pool
 
 - adopts a prompt recorded by an earlier, interrupted attempt when a server still has it (no double submit);
-- picks the least loaded healthy endpoint, uploads the inputs under unique names, records the new prompt id
+- picks the healthy endpoint with the least estimated work outstanding (:mod:`vivant.backends.balance`; with
+  several endpoints each holds ``queue_depth`` jobs and the rest wait for the first to free a place),
+  uploads the inputs under unique names, records the new prompt id
   through the step's hook *before* posting it, and waits for it;
 - submits again a prompt lost to a restart, or moves it to another endpoint when its endpoint is down;
 - interrupts a job past its timeout (and runs the restart command, when one is configured);
@@ -29,6 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from vivant.backends.balance import AsyncBalancer
 from vivant.backends.comfyui.client import ComfyClient, Outcome, Timeouts, WsConnect
 from vivant.backends.comfyui.errors import (
     ComfyConnectionError,
@@ -55,6 +58,8 @@ class Job:
     values: dict[str, Any]
     out_dir: Path
     label: str = ""
+    cost: float = 1.0
+    """Estimated work (seconds of video or speech; 1 for an image): what the endpoints' loads are counted in."""
 
 
 @dataclass
@@ -80,8 +85,8 @@ class JobResult:
 class Endpoint:
     url: str
     client: ComfyClient
-    in_flight: int = 0
-    down_until: float = 0.0
+    index: int = 0
+    """Its place in the pool's balancer."""
     object_info: dict[str, Any] | None = None
     jobs_done: int = 0
 
@@ -116,11 +121,17 @@ class ComfyPool:
         client_id: str,
         transport: httpx.AsyncBaseTransport | None = None,
         connect: WsConnect | None = None,
+        urls: list[str] | None = None,
+        key: str = "comfyui.endpoints",
     ) -> None:
-        if not settings.endpoints:
-            raise WorkflowError("comfyui.endpoints is empty: name at least one ComfyUI server")
+        self.urls = list(settings.endpoints if urls is None else urls)
+        self.key = key
+        """The config key naming these servers (for messages)."""
+        if not self.urls:
+            raise WorkflowError(f"{key} is empty: name at least one ComfyUI server")
         self.settings = settings
         self.client_id = client_id
+        self.balancer = AsyncBalancer(self.urls, depth=settings.queue_depth or None)
         self.stats = PoolStats()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="comfyui-loop", daemon=True)
@@ -133,9 +144,10 @@ class ComfyPool:
 
         async def make() -> list[Endpoint]:
             return [
-                Endpoint(url, ComfyClient(url, client_id=client_id, timeouts=t, transport=transport, connect=connect))
-                for url in settings.endpoints
-            ]
+                Endpoint(url, ComfyClient(url, client_id=client_id, timeouts=t, transport=transport, connect=connect),
+                         index=k)
+                for k, url in enumerate(self.urls)
+            ]  # fmt: skip
 
         self.endpoints = self.call(make())
         self._last_models: frozenset[str] | None = None
@@ -172,26 +184,35 @@ class ComfyPool:
     # -- endpoints ----------------------------------------------------------------------------------------------
     def _healthy_now(self) -> list[Endpoint]:
         now = time.monotonic()
-        return [ep for ep in self.endpoints if ep.down_until <= now]
+        return [ep for ep in self.endpoints if self.balancer.slots[ep.index].down_until <= now]
 
-    async def _pick(self, avoid: Endpoint | None = None) -> Endpoint:
-        """The least loaded endpoint that is up (jobs we have on it, then its queue as last heard)."""
+    def loads(self) -> dict[str, tuple[int, float]]:
+        """Endpoint -> (jobs held, estimated work held): what the balancer sees now."""
+        return {ep.url: (self.balancer.slots[ep.index].in_flight, self.balancer.slots[ep.index].work)
+                for ep in self.endpoints}  # fmt: skip
+
+    async def _pick(self, cost: float, avoid: Endpoint | None = None) -> Endpoint:
+        """Take a place on the endpoint with the least work outstanding that is up (waiting, first come first
+        served, while every one holds ``queue_depth`` jobs); :meth:`_release` gives it back."""
         deadline = time.monotonic() + self.settings.down_after
-        while True:
-            up = self._healthy_now()
-            choices = [ep for ep in up if ep is not avoid] or up
-            if choices:
-                return min(choices, key=lambda ep: (ep.in_flight, self.endpoints.index(ep)))
-            for ep in self.endpoints:  # all marked down: see whether one came back
+        while not self._healthy_now():  # all marked down: see whether one came back
+            for ep in self.endpoints:
                 if await ep.client.healthy():
-                    ep.down_until = 0.0
-            if not self._healthy_now():
-                if time.monotonic() >= deadline:
-                    raise ComfyEndpointDown("no ComfyUI endpoint answers: " + ", ".join(self.settings.endpoints))
-                await asyncio.sleep(min(1.0, self.settings.poll_interval))
+                    self.balancer.mark_up(ep.index)
+            if self._healthy_now():
+                await self.balancer.wake()
+                break
+            if time.monotonic() >= deadline:
+                raise ComfyEndpointDown(f"no ComfyUI endpoint of {self.key} answers: " + ", ".join(self.urls))
+            await asyncio.sleep(min(1.0, self.settings.poll_interval))
+        k = await self.balancer.acquire(cost, avoid=None if avoid is None else avoid.index)
+        return self.endpoints[k]
+
+    async def _release(self, ep: Endpoint, cost: float, *, ok: bool) -> None:
+        await self.balancer.release(ep.index, cost, ok=ok)
 
     def _mark_down(self, ep: Endpoint, why: str) -> None:
-        ep.down_until = time.monotonic() + max(self.settings.down_after, 1.0)
+        self.balancer.mark_down(ep.index, max(self.settings.down_after, 1.0))
         self.stats.events.append(f"down {ep.url}: {why}")
         log.warning("ComfyUI endpoint %s is down: %s", ep.url, why)
 
@@ -211,12 +232,11 @@ class ComfyPool:
             return adopted
         submissions = 0
         avoid: Endpoint | None = None
-        started = time.monotonic()
         while True:
-            ep = await self._pick(avoid)
+            ep = await self._pick(job.cost, avoid)
             avoid = None
             prompt_id = str(uuid.uuid4())
-            ep.in_flight += 1
+            ok = False
             try:
                 await ep.client.ensure_connected()
                 values = dict(job.values)
@@ -229,8 +249,8 @@ class ComfyPool:
                 self.stats.submitted += 1
                 await ep.client.submit(graph, prompt_id, listener=_listener(hooks, job.workflow))
                 hooks.progress(0.0, phase="queued", endpoint=ep.url, prompt_id=prompt_id)
-                left = self.settings.job_timeout - (time.monotonic() - started)
-                outcome = await ep.client.wait(prompt_id, timeout=max(left, 1.0))
+                outcome = await ep.client.wait(prompt_id, timeout=self.settings.job_timeout)
+                ok = True
                 return await self._collect(ep, job, outcome, submissions)
             except ComfyTimeout:
                 self.stats.timeouts += 1
@@ -250,7 +270,7 @@ class ComfyPool:
                 self.stats.moved += 1
                 avoid = ep
             finally:
-                ep.in_flight -= 1
+                await self._release(ep, job.cost, ok=ok)
                 ep.client.forget(prompt_id)
 
     async def _adopt(self, job: Job, hooks: JobHooks) -> JobResult | None:
@@ -264,11 +284,11 @@ class ComfyPool:
                         continue
                     ep.client.watch(rid, _listener(hooks, job.workflow))
                     await asyncio.to_thread(hooks.set_remote_id, rid)
-                    ep.in_flight += 1
+                    self.balancer.take(ep.index, job.cost)  # already queued there: counted, never held back
                     try:
                         outcome = await ep.client.wait(rid, timeout=self.settings.job_timeout)
                     finally:
-                        ep.in_flight -= 1
+                        await self._release(ep, job.cost, ok=True)
                     self.stats.adopted += 1
                     return await self._collect(ep, job, outcome, 0)
                 except ComfyError as e:
@@ -341,7 +361,8 @@ class ComfyPool:
                     raise ComfyConnectionError(f"{ep.url}: not answering {self.settings.health_timeout:.0f} s "
                                                "after the restart command")  # fmt: skip
                 await asyncio.sleep(0.25)
-            ep.down_until = 0.0
+            self.balancer.mark_up(ep.index)
+            await self.balancer.wake()
 
     def preflight(self, workflows: Mapping[str, Workflow]) -> dict[str, list[str]]:
         """Problems of every workflow on every endpoint, keyed ``"<endpoint> <workflow>"``; raises if none answers."""
@@ -360,7 +381,7 @@ class ComfyPool:
             for step, wf in workflows.items():
                 report[f"{ep.url} {step}"] = preflight(wf, info)
         if not reached:
-            raise ComfyEndpointDown("no ComfyUI endpoint answers: " + ", ".join(self.settings.endpoints))
+            raise ComfyEndpointDown(f"no ComfyUI endpoint of {self.key} answers: " + ", ".join(self.urls))
         return report
 
 

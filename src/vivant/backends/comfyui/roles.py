@@ -56,18 +56,46 @@ def frame_counts(seconds: float, fps: int) -> dict[str, int]:
 
 
 class ComfyBackends:
-    """The pool and the workflows of one run; builds the roles."""
+    """The endpoint pools and the workflows of one run; builds the roles.
+
+    A step is sent to the pool of its resource (``[scheduler.resources]``, "gpu" by default): the servers of
+    ``[comfyui.pools]`` for that resource, or ``comfyui.endpoints``. Steps of one resource share one pool, so
+    its balancer sees all their jobs and its ``POST /free`` follows their model changes.
+    """
 
     def __init__(self, settings: Settings, *, pool: ComfyPool | None = None) -> None:
         self.settings = settings
-        self._pool = pool
+        self._pools: dict[str, ComfyPool] = {"gpu": pool} if pool is not None else {}
         self._workflows: dict[str, Workflow] = {}
+
+    def pool_key(self, step: str) -> str:
+        """The pool a step's jobs go to: its resource when ``[comfyui.pools]`` lists it, else "gpu"."""
+        resource = self.settings.scheduler.resources.get(step, "gpu")
+        return resource if resource in self.settings.comfyui.pools else "gpu"
+
+    def _make_pool(self, key: str) -> ComfyPool:
+        cs = self.settings.comfyui
+        if key == "gpu":
+            return ComfyPool(cs, client_id=default_client_id(self.settings))
+        return ComfyPool(cs, client_id=f"{default_client_id(self.settings)}-{key}", urls=list(cs.pools[key]),  # type: ignore[index]
+                         key=f"comfyui.pools.{key}")  # fmt: skip
+
+    def pool_for(self, step: str) -> ComfyPool:
+        key = self.pool_key(step)
+        if key not in self._pools:
+            self._pools[key] = self._make_pool(key)
+        return self._pools[key]
 
     @property
     def pool(self) -> ComfyPool:
-        if self._pool is None:
-            self._pool = ComfyPool(self.settings.comfyui, client_id=default_client_id(self.settings))
-        return self._pool
+        """The default pool (``comfyui.endpoints``)."""
+        if "gpu" not in self._pools:
+            self._pools["gpu"] = self._make_pool("gpu")
+        return self._pools["gpu"]
+
+    def pools(self, steps: list[str] | None = None) -> dict[str, ComfyPool]:
+        """The pools the given steps (default: every ComfyUI step) are sent to, by key."""
+        return {self.pool_key(s): self.pool_for(s) for s in (self.steps() if steps is None else steps)}
 
     def workflow_path(self, step: str) -> Path:
         return self.settings.comfyui.workflows.get(step) or DEFAULT_WORKFLOWS / f"{step}.json"
@@ -87,15 +115,18 @@ class ComfyBackends:
         """Check every configured workflow on every endpoint; raise on the first problem (all are returned
         when ``steps`` is given explicitly by ``vivant doctor``)."""
         chosen = self.steps() if steps is None else steps
-        wfs = {s: self.workflow(s) for s in chosen}
-        return self.pool.preflight(wfs) if wfs else {}
+        report: dict[str, list[str]] = {}
+        for key in dict.fromkeys(self.pool_key(s) for s in chosen):
+            wfs = {s: self.workflow(s) for s in chosen if self.pool_key(s) == key}
+            report.update(self.pool_for(next(iter(wfs))).preflight(wfs))
+        return report
 
     def enter_step(self, step: str) -> None:
-        self.pool.enter_step(step, self.workflow(step))
+        self.pool_for(step).enter_step(step, self.workflow(step))
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
+        for pool in self._pools.values():
+            pool.close()
 
     def voice(self, language: Language) -> ComfyVoice:
         return ComfyVoice(self, language)
@@ -130,7 +161,7 @@ class _ComfyRole:
             "seed": random.SystemRandom().randrange(2**31),
         }
 
-    def _run(self, values: dict[str, Any], work: Path) -> JobResult:
+    def _run(self, values: dict[str, Any], work: Path, *, cost: float = 1.0) -> JobResult:
         ctx = current_context()
         hooks = JobHooks()
         label = self.step
@@ -138,7 +169,7 @@ class _ComfyRole:
             hooks = JobHooks(ctx.previous_remote_ids, ctx.set_remote_id, ctx.progress)
             label = f"{ctx.painting.key}: {self.step}" + (f" [{ctx.language}]" if ctx.language else "")
         wf = self.backends.workflow(self.step)
-        result = self.backends.pool.run(Job(wf, values, work, label=label), hooks)
+        result = self.backends.pool_for(self.step).run(Job(wf, values, work, label=label, cost=cost), hooks)
         if ctx is not None:
             ctx.timing.queue_wait = result.queue_wait
             ctx.timing.compute = result.compute
@@ -178,7 +209,7 @@ class ComfyVideoMaker(_ComfyRole):
             **self._common(), "image": first, "end_image": last, "width": cs.video_width, "height": cs.video_height,
             "fps": cs.video_fps, "seconds": seconds, **frame_counts(seconds, cs.video_fps),
         }  # fmt: skip
-        got = self._run(values, out.parent)
+        got = self._run(values, out.parent, cost=seconds)
         try:
             ffmpeg.run(["-i", got.path, "-vf", _fit(width, height, fps, seconds), "-t", f"{seconds:.3f}", "-an",
                         *X264, "-movflags", "+faststart", out])  # fmt: skip
@@ -198,7 +229,7 @@ class ComfyLipSyncer(_ComfyRole):
             **self._common(), "image": portrait, "audio": audio, "width": cs.video_width, "height": cs.video_height,
             "fps": cs.video_fps, "seconds": round(seconds, 3), **frame_counts(seconds, cs.video_fps),
         }  # fmt: skip
-        got = self._run(values, out.parent)
+        got = self._run(values, out.parent, cost=seconds)
         try:
             ffmpeg.run(["-i", got.path, "-i", audio, "-map", "0:v:0", "-map", "1:a:0",
                         "-vf", _fit(width, height, fps, seconds), "-t", f"{seconds:.3f}", *X264,
@@ -224,7 +255,7 @@ class ComfyVoice(_ComfyRole):
             "text": text, "prompt": text, "language": language, "voice": self.cs.voices.get(language, ""),
             "seconds": estimate, "seed": random.SystemRandom().randrange(2**31),
         }  # fmt: skip
-        got = self._run(values, out_wav.parent)
+        got = self._run(values, out_wav.parent, cost=estimate)
         try:
             ffmpeg.run(["-i", got.path, "-vn", "-ac", "1", "-ar", "22050", "-c:a", "pcm_s16le", out_wav])
         finally:

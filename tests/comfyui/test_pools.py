@@ -1,0 +1,138 @@
+"""Endpoint pools: work goes to whichever server frees a place first, steps go to their resource's servers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+from vivant.backends.balance import Balancer
+from vivant.backends.comfyui.pool import JobResult
+from vivant.backends.comfyui.roles import ComfyBackends
+from vivant.backends.ffmpeg import probe
+from vivant.config import Settings
+
+from .conftest import STANDIN, fast_settings
+from .server import ComfyTestServer
+from .test_client import MakePool, restore_job, run_many
+
+
+def test_a_faster_endpoint_takes_more_jobs_and_none_holds_more_than_its_depth(
+    tmp_path: Path, make_pool: MakePool, image: Path
+) -> None:
+    with ComfyTestServer(tmp_path / "fast") as fast, ComfyTestServer(tmp_path / "slow") as slow:
+        fast.faults.node_seconds, slow.faults.node_seconds = 0.01, 0.25
+        pool = make_pool(fast.url, slow.url, queue_depth=2)
+        results = run_many(pool, [restore_job(image, tmp_path / f"o{i}") for i in range(12)])
+        assert all(isinstance(r, JobResult) for r in results), results
+        by = Counter(r.endpoint for r in results if isinstance(r, JobResult))
+        assert by[fast.url] >= 8 and by[slow.url] >= 1, by
+        assert fast.stats.max_queue <= 2 and slow.stats.max_queue <= 2
+        assert [s.peak for s in pool.balancer.slots] == [2, 2]
+        assert all(s.in_flight == 0 and s.work == 0 for s in pool.balancer.slots)
+
+
+def test_without_depth_every_job_is_queued_at_once_split_by_estimated_work(
+    tmp_path: Path, make_pool: MakePool, image: Path
+) -> None:
+    with ComfyTestServer(tmp_path / "a") as a, ComfyTestServer(tmp_path / "b") as b:
+        a.faults.node_seconds = b.faults.node_seconds = 0.3  # the long job is still running when the rest arrive
+        pool = make_pool(a.url, b.url, queue_depth=0)
+        # one long job (cost 5) and five short ones: the long one's server gets fewer of the others
+        jobs = [restore_job(image, tmp_path / "o0")] + [restore_job(image, tmp_path / f"o{i}") for i in range(1, 6)]
+        jobs[0].cost = 5.0
+        first = pool.balancer.slots
+        results: list[JobResult] = []
+        long = threading.Thread(target=lambda: results.append(pool.run(jobs[0])))
+        long.start()
+        deadline = time.monotonic() + 5
+        while sum(s.in_flight for s in first) == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        rest = run_many(pool, jobs[1:])
+        long.join(30)
+        assert all(isinstance(r, JobResult) for r in rest)
+        long_url = results[0].endpoint
+        by = Counter(r.endpoint for r in rest if isinstance(r, JobResult))
+        assert by[long_url] == 0, by  # its 5 units of work weigh as much as the five 1-unit jobs together
+        assert max(a.stats.max_queue, b.stats.max_queue) >= 5
+
+
+def test_waiting_behind_other_jobs_is_not_held_against_the_job_timeout(
+    server: ComfyTestServer, make_pool: MakePool, image: Path, tmp_path: Path
+) -> None:
+    server.faults.node_seconds = 0.1  # a job runs ~0.3-0.4 s; the fifth waits ~1.5 s in the queue
+    pool = make_pool(server.url, job_timeout=1.0)
+    results = run_many(pool, [restore_job(image, tmp_path / f"o{i}") for i in range(5)])
+    assert all(isinstance(r, JobResult) for r in results), results
+    assert server.stats.max_queue == 5
+    waits = sorted(r.queue_wait or 0.0 for r in results if isinstance(r, JobResult))
+    assert waits[-1] > 1.0, waits
+
+
+def test_each_step_goes_to_its_resource_pool(tmp_path: Path, image: Path, wav: Path) -> None:
+    with ComfyTestServer(tmp_path / "gpu") as gpu, ComfyTestServer(tmp_path / "llm") as llm_box:
+        settings = Settings().resolved(tmp_path)
+        settings.backends.audio = settings.backends.restore = "comfyui"
+        settings.scheduler.resources = {"audio": "llm"}
+        settings.comfyui = fast_settings(gpu.url, pools={"llm": [llm_box.url]},
+                                         workflows={"audio": STANDIN / "audio.json",
+                                                    "restore": STANDIN / "restore.json"})  # fmt: skip
+        backends = ComfyBackends(settings)
+        try:
+            assert backends.pool_key("audio") == "llm" and backends.pool_key("restore") == "gpu"
+            report = backends.preflight()
+            assert set(report) == {f"{llm_box.url} audio", f"{gpu.url} restore"}
+            assert not any(report.values())
+            words = backends.voice("en").speak("I was painted by a patient man.", "en", tmp_path / "voice.wav")
+            assert len(words) == 7 and probe(tmp_path / "voice.wav").duration > 0.5
+            backends.image_editor("restore").edit(image, tmp_path / "restored.png", task="restore")
+            assert (tmp_path / "restored.png").is_file()
+            assert len(llm_box.stats.runs) == 1 and len(gpu.stats.runs) == 1
+            assert llm_box.stats.submitted.keys().isdisjoint(gpu.stats.submitted.keys())
+            assert backends.pool_for("audio").client_id != backends.pool_for("restore").client_id
+        finally:
+            backends.close()
+
+
+def test_a_resource_without_its_own_servers_uses_the_endpoints(tmp_path: Path) -> None:
+    settings = Settings().resolved(tmp_path)
+    settings.scheduler.resources = {"audio": "llm"}
+    settings.comfyui = fast_settings("http://127.0.0.1:9")
+    backends = ComfyBackends(settings)
+    try:
+        assert backends.pool_key("audio") == "gpu" and backends.pool_for("audio") is backends.pool
+    finally:
+        backends.close()
+
+
+def test_balancer_serves_waiters_in_order_and_skips_a_server_marked_down() -> None:
+    now = [0.0]
+    bal = Balancer(["a", "b"], depth=1, clock=lambda: now[0])
+    first, second = bal.acquire(), bal.acquire()
+    assert {first, second} == {0, 1}
+    got: list[tuple[str, int]] = []
+
+    def wait(name: str) -> None:
+        got.append((name, bal.acquire()))
+
+    t1 = threading.Thread(target=wait, args=("early",))
+    t1.start()
+    time.sleep(0.05)
+    t2 = threading.Thread(target=wait, args=("late",))
+    t2.start()
+    time.sleep(0.05)
+    assert got == []  # both servers hold their one job
+    bal.release(1)
+    t1.join(2)
+    assert got == [("early", 1)]
+    bal.down(0, 30)  # a's job fails and a goes down: the late one must not get it...
+    bal.release(0, ok=False)
+    time.sleep(0.05)
+    assert len(got) == 1
+    bal.release(1)  # ...but b's free place
+    t2.join(2)
+    assert got == [("early", 1), ("late", 1)]
+    assert bal.slots[0].failed == 1 and bal.slots[1].done == 2 and bal.slots[1].in_flight == 1
+    now[0] = 31.0  # a is back after its time
+    assert bal.choose() == 0
