@@ -13,11 +13,13 @@ per-painting table (and evenly over FR and EN), as ``tests/test_report.py`` rebu
 the model load a server pays when it switches to that step's models.
 
 Scenarios: (a) the seed's order, strict step-major, one step after another; (b) overlap scheduling with speech
-(step 2) and Whisper (step 7) on the ComfyUI GPU, as in the seed; (c) speech and Whisper on the LLM box;
-(d) as (b) with two ComfyUI endpoints. For each: the makespan scaled back to hours, each resource's busy share,
-and the ratio to the lower bound = the busiest resource's work (compute plus one load of each of its models,
-shared over its servers) plus the unavoidable dependency gaps before its first job and after its last (the
-shortest chain of other resources' jobs that must precede / follow). A second bound counts compute only.
+(step 2) and Whisper (step 7) on the ComfyUI GPU, as in the seed; (c) speech and Whisper on the LLM box; (d) as
+(b) with two ComfyUI endpoints; (e) two unequal ones (one takes 1.6x as long), jobs dispatched with the pool's
+queue depth, and (e0) the same with every job queued up front. For each: the makespan scaled back to hours, each
+resource's busy share, and the ratio to the lower bound = the busiest resource's work (compute plus one load of
+each of its models, shared over its servers) plus the unavoidable dependency gaps before its first job and after
+its last (the shortest chain of other resources' jobs that must precede / follow). A second bound counts compute
+only.
 
     .venv/bin/python benchmarks/replay_seed_night.py [--ms-per-min 10] [--only b,c]
 """
@@ -40,6 +42,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from vivant.backends.balance import Balancer
 from vivant.config import Settings
 from vivant.engine import Engine
 from vivant.steps.base import Step, StepContext, StepResult
@@ -167,7 +170,6 @@ class Server:
 
     name: str
     scale: float  # seconds per minute
-    outstanding: int = 0
     busy: float = 0.0
     loads: int = 0
     spans: list[tuple[float, float, str]] = field(default_factory=list)
@@ -192,16 +194,18 @@ class Server:
 
 
 class Pool:
-    """A resource's servers; each job goes to the one with the fewest jobs outstanding.
+    """A resource's servers, balanced by the engine's own policy (:class:`vivant.backends.balance.Balancer`, as
+    the ComfyUI and LLM pools use it): the least estimated work outstanding, and with several servers at most
+    ``depth`` jobs each (``comfyui.queue_depth``), the rest waiting for the first server to free a place.
 
     ``local``: the CPU of the machine running the engine (step 9 is a local ffmpeg render, no server): jobs run
     in-process, one at a time."""
 
-    def __init__(self, servers: list[Server], *, local: bool = False) -> None:
+    def __init__(self, servers: list[Server], *, local: bool = False, depth: int = 2) -> None:
         self.servers = servers
         self.local = local
         self.urls = [] if local else [s.start() for s in servers]
-        self.lock = threading.Lock()
+        self.balancer = Balancer([s.name for s in servers], depth=depth)
         self.cpu = threading.Lock()
         self.conns = threading.local()
 
@@ -214,10 +218,7 @@ class Pool:
                 t1 = time.time()
                 server.busy += t1 - t0
             return {"queue_wait": t0 - body["sent"], "compute": t1 - t0}
-        with self.lock:
-            k = min(range(len(self.servers)), key=lambda i: self.servers[i].outstanding)
-            self.servers[k].outstanding += 1
-        try:
+        with self.balancer.lease(body["seconds"]) as k:  # the job's cost: its compute, as the roles estimate it
             conns = self.conns.__dict__.setdefault("by_url", {})
             url = self.urls[k]
             if url not in conns:  # one kept-alive connection per worker thread and server
@@ -226,9 +227,6 @@ class Pool:
             conn.request("POST", "/job", body=json.dumps(body), headers={"Content-Type": "application/json"})
             answer: dict[str, Any] = json.loads(conn.getresponse().read())
             return answer
-        finally:
-            with self.lock:
-                self.servers[k].outstanding -= 1
 
 
 # -- scenarios -------------------------------------------------------------------------------------------------
@@ -239,6 +237,13 @@ class Scenario:
     mode: str
     resources: dict[str, str]
     endpoints: dict[str, int]
+    slow: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    """Per resource, each server's time factor (1.5: a GPU taking 1.5x as long); default 1 for all."""
+    depth: int | None = None
+    """Jobs held by each server of a pool of several; None: the --depth option."""
+
+    def factors(self, res: str) -> tuple[float, ...]:
+        return self.slow.get(res) or (1.0,) * self.endpoints[res]
 
 
 SPEECH_ON_GPU = {name: res for _n, name, res, *_ in SEED}
@@ -249,6 +254,25 @@ SCENARIOS = [
     Scenario("b", "overlap, speech on the ComfyUI GPU", "overlap", SPEECH_ON_GPU, ONE_EACH),
     Scenario("c", "overlap, speech + Whisper on the LLM box", "overlap", SPEECH_ON_LLM, ONE_EACH),
     Scenario("d", "overlap, two ComfyUI endpoints", "overlap", SPEECH_ON_GPU, {**ONE_EACH, "gpu": 2}),
+    # two unequal GPUs (one takes 1.6x as long, say a 4090 beside a 3090), with the pool's queue depth and with
+    # every job queued up front (split by estimated work, as a fixed round-robin or least-jobs split would)
+    Scenario(
+        "e",
+        "overlap, two unequal ComfyUI endpoints (1x, 1.6x), queue depth",
+        "overlap",
+        SPEECH_ON_GPU,
+        {**ONE_EACH, "gpu": 2},
+        slow={"gpu": (1.0, 1.6)},
+    ),
+    Scenario(
+        "e0",
+        "overlap, two unequal ComfyUI endpoints (1x, 1.6x), all queued at once",
+        "overlap",
+        SPEECH_ON_GPU,
+        {**ONE_EACH, "gpu": 2},
+        slow={"gpu": (1.0, 1.6)},
+        depth=0,
+    ),
 ]
 
 
@@ -322,7 +346,8 @@ def lower_bound(sc: Scenario, jobs: dict[tuple[str, int, str], float], *, loads:
         # the last job on this resource is of a step none of whose successors runs here
         last = [n for n in mine if all(sc.resources[a] != res for a in steps if n in steps[a][6])]
         gap_out = min((tail[n] for n in last), default=0.0)
-        bound = gap_in + work / k + gap_out
+        capacity = sum(1 / f for f in sc.factors(res)) if res in sc.slow else k
+        bound = gap_in + work / capacity + gap_out
         if bound > best:
             best, where = bound, res
     # and no painting can be faster than its own chain
@@ -349,9 +374,12 @@ class Outcome:
     lb_compute: float
 
 
-def run_scenario(sc: Scenario, scale_s: float, jobs: dict[tuple[str, int, str], float], width: int) -> Outcome:
-    servers = {res: [Server(f"{res}{i}", scale_s) for i in range(k)] for res, k in sc.endpoints.items()}
-    pools = {res: Pool(ss, local=res == "cpu") for res, ss in servers.items()}
+def run_scenario(sc: Scenario, scale_s: float, jobs: dict[tuple[str, int, str], float], width: int,
+                 depth: int = 2) -> Outcome:  # fmt: skip
+    servers = {res: [Server(f"{res}{i}", scale_s * f) for i, f in enumerate(sc.factors(res))]
+               for res in sc.endpoints}  # fmt: skip
+    depth = depth if sc.depth is None else sc.depth
+    pools = {res: Pool(ss, local=res == "cpu", depth=depth) for res, ss in servers.items()}
     shm = Path("/dev/shm")
     with tempfile.TemporaryDirectory(prefix="vivant-replay-", dir=shm if shm.is_dir() else None) as tmp:
         root = Path(tmp)
@@ -390,18 +418,25 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ms-per-min", type=float, default=10.0, help="real milliseconds per seed minute")
     ap.add_argument("--width", type=int, default=64, help="ComfyUI units kept in flight (comfyui.max_in_flight)")
-    ap.add_argument("--only", default="a,b,c,d")
+    ap.add_argument(
+        "--depth",
+        type=int,
+        default=2,
+        help="jobs held by each server of a pool of several (comfyui.queue_depth); 0: all at once",
+    )
+    ap.add_argument("--only", default="a,b,c,d,e,e0")
     args = ap.parse_args()
     sys.setswitchinterval(0.0002)  # threads waiting on a server's answer get the GIL back quickly
     scale = args.ms_per_min / 1000
     jobs = job_table()
     print(f"seed night: {hm(SEED_NIGHT_MIN)} measured; {len(jobs)} jobs, "
-          f"{sum(jobs.values()):.1f} min of compute; 1 min -> {args.ms_per_min:g} ms")  # fmt: skip
+          f"{sum(jobs.values()):.1f} min of compute; 1 min -> {args.ms_per_min:g} ms; "
+          f"queue depth {args.depth or 'unlimited'} per server of a pool of several")  # fmt: skip
     results: dict[str, Outcome] = {}
     for sc in SCENARIOS:
         if sc.key not in args.only.split(","):
             continue
-        o = run_scenario(sc, scale, jobs, args.width)
+        o = run_scenario(sc, scale, jobs, args.width, args.depth)
         results[sc.key] = o
         busy = ", ".join(f"{r} {b:.0%}" for r, b in o.busy.items())
         swaps = ", ".join(f"{r} {n}" for r, n in o.swaps.items())
@@ -425,6 +460,9 @@ def main() -> int:
                   f"{night / o.lb - 1:+.1%} (compute-only {night / o.lb_compute - 1:+.1%})")  # fmt: skip
     if "b" in results and "d" in results:
         print(f"(d) / (b) = {results['d'].minutes / results['b'].minutes:.3f}")
+    if "e" in results and "e0" in results:
+        print(f"unequal GPUs, queue depth vs all queued at once: (e) / (e0) = "
+              f"{results['e'].minutes / results['e0'].minutes:.3f}")  # fmt: skip
     return 0
 
 
