@@ -348,6 +348,7 @@ class Engine:
             unit.attempt.id, status, backend=result.backend, degraded=result.degraded,
             queue_wait=queue_wait if queue_wait is not None else 0.0,
             compute=compute if compute is not None else wall, artifacts=artifacts, error="; ".join(result.refused),
+            endpoint=timing.endpoint,
         )  # fmt: skip
         self._emit("unit_succeeded", batch_id, item=unit.item, painting=unit.painting.key, step=unit.step,
                    language=unit.lang, attempt=unit.attempt.number, seconds=round(wall, 3), backend=result.backend,
@@ -372,7 +373,8 @@ class Engine:
         if not isinstance(e, VivantError):
             log.error("%s: step %s%s: unexpected error", unit.painting.key, unit.step.label,
                       f" [{unit.lang}]" if unit.lang else "", exc_info=e)  # fmt: skip
-        self.store.finish_attempt(unit.attempt.id, AttemptStatus.FAILED, error=error, compute=compute)
+        self.store.finish_attempt(unit.attempt.id, AttemptStatus.FAILED, error=error, compute=compute,
+                                  endpoint=unit.ctx.timing.endpoint)  # fmt: skip
         self._emit("unit_failed", batch_id, item=unit.item, painting=unit.painting.key, step=unit.step,
                    language=unit.lang, attempt=unit.attempt.number, error=error)  # fmt: skip
         final = isinstance(e, InputError) or (isinstance(e, StepError) and not e.retryable)

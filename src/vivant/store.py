@@ -152,6 +152,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX posts_day ON posts(day, platform, language)
         """,
     ),
+    (
+        "0003_attempt_endpoint",
+        """
+        ALTER TABLE attempts ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''
+        """,
+    ),
 ]
 
 
@@ -231,6 +237,8 @@ class AttemptRow:
     compute: float | None
     remote_id: str | None
     superseded: bool
+    endpoint: str = ""
+    """The server of a pool that ran it (a URL without credentials); empty for local work."""
 
 
 @dataclass(frozen=True)
@@ -284,7 +292,7 @@ def _attempt(r: sqlite3.Row) -> AttemptRow:
         started_at=r["started_at"], finished_at=r["finished_at"], status=AttemptStatus(r["status"]),
         error=r["error"], backend=r["backend"], degraded=bool(r["degraded"]), resource=r["resource"],
         queue_wait=r["queue_wait"], compute=r["compute"], remote_id=r["remote_id"],
-        superseded=bool(r["superseded"]),
+        superseded=bool(r["superseded"]), endpoint=r["endpoint"],
     )  # fmt: skip
 
 
@@ -657,6 +665,7 @@ class Store:
         queue_wait: float | None = None,
         compute: float | None = None,
         artifacts: Sequence[NewArtifact] = (),
+        endpoint: str | None = None,
     ) -> None:
         """Close an attempt and record its artifacts, in one transaction."""
         now = self.clock()
@@ -666,8 +675,8 @@ class Store:
                 raise StoreError(f"no attempt {attempt_id}")
             c.execute(
                 "UPDATE attempts SET status=?, finished_at=?, error=?, backend=coalesce(?, backend), degraded=?,"
-                " queue_wait=?, compute=? WHERE id=?",
-                (status.value, now, error, backend, int(degraded), queue_wait, compute, attempt_id),
+                " queue_wait=?, compute=?, endpoint=coalesce(?, endpoint) WHERE id=?",
+                (status.value, now, error, backend, int(degraded), queue_wait, compute, endpoint, attempt_id),
             )
             if artifacts:
                 c.execute(

@@ -136,3 +136,41 @@ def test_balancer_serves_waiters_in_order_and_skips_a_server_marked_down() -> No
     assert bal.slots[0].failed == 1 and bal.slots[1].done == 2 and bal.slots[1].in_flight == 1
     now[0] = 31.0  # a is back after its time
     assert bal.choose() == 0
+
+
+def test_a_night_on_two_endpoints_records_which_one_ran_each_attempt(tmp_path: Path, image: Path) -> None:
+    import shutil
+
+    from vivant.backends.registry import Roles
+    from vivant.engine import Engine
+    from vivant.report import build_report
+    from vivant.store import NewPainting, Store
+
+    from .test_engine_comfyui import STEPS
+
+    with ComfyTestServer(tmp_path / "a") as a, ComfyTestServer(tmp_path / "b") as b:
+        a.faults.node_seconds = b.faults.node_seconds = 0.05
+        settings = Settings().resolved(tmp_path)
+        settings.backends.restore = "comfyui"
+        settings.retries.backoff_seconds = 0.0
+        settings.comfyui = fast_settings(a.url, b.url.replace("http://", "http://user:secret@"),
+                                         workflows={"restore": STANDIN / "restore.json"})  # fmt: skip
+        store = Store.open(tmp_path / "vivant.db")
+        for i in range(6):
+            shutil.copy(image, tmp_path / f"p{i}.png")
+        store.add_paintings(NewPainting(key=f"p{i}", title=f"P{i}", artist="A", image_path=str(tmp_path / f"p{i}.png"))
+                            for i in range(6))  # fmt: skip
+        batch = store.create_batch([pid for pid, _ in store.painting_genres()], languages=["en"], seed=1)
+        roles = Roles(settings)
+        try:
+            summary = Engine(store, settings, roles=roles, steps=STEPS, sleep=lambda s: None).run(batch)
+        finally:
+            roles.comfyui.close()
+        assert summary.states == {"COMPLETE": 6}
+        attempts = store.attempts(batch_id=batch)
+        assert {x.endpoint for x in attempts} == {a.url, b.url} and len(attempts) == 6  # no credentials stored
+        report = build_report(store, settings, batch)
+        lanes = {lane.endpoint for lane in report.figures.lanes if lane.resource == "gpu"}
+        assert lanes == {a.url, b.url} and report.figures.headline.gpu_units == 2
+        assert "secret" not in report.model_dump_json()
+        store.close()

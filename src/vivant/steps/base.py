@@ -33,10 +33,12 @@ InputLookup = Callable[[str, str, str], Path]
 
 @dataclass
 class RemoteTiming:
-    """Filled by a remote backend: seconds waiting in the server's queue, and computing there."""
+    """Filled by a remote backend: seconds waiting in the server's queue, computing there, and which server of
+    its pool it was (a URL without credentials)."""
 
     queue_wait: float | None = None
     compute: float | None = None
+    endpoint: str | None = None
 
 
 @dataclass

@@ -44,6 +44,7 @@ from vivant.backends.comfyui.errors import (
 )
 from vivant.backends.comfyui.workflow import FILE_PLACEHOLDERS, Workflow, preflight
 from vivant.config import ComfySettings
+from vivant.urls import safe_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,6 +70,8 @@ class JobHooks:
     previous_remote_ids: tuple[str, ...] = ()
     set_remote_id: Callable[[str], None] = lambda _rid: None
     progress: EventSink = lambda *_a, **_k: None
+    endpoint: Callable[[str], None] = lambda _url: None
+    """Told the server a job is sent to (or found on), before waiting for it."""
 
 
 @dataclass
@@ -244,6 +247,7 @@ class ComfyPool:
                     src = Path(values[key])
                     values[key] = await ep.client.upload(src, f"{prompt_id[:8]}-{key}{src.suffix.lower()}")
                 graph = job.workflow.render(values)
+                hooks.endpoint(safe_url(ep.url))
                 await asyncio.to_thread(hooks.set_remote_id, prompt_id)
                 submissions += 1
                 self.stats.submitted += 1
@@ -283,6 +287,7 @@ class ComfyPool:
                     if where is None:
                         continue
                     ep.client.watch(rid, _listener(hooks, job.workflow))
+                    hooks.endpoint(safe_url(ep.url))
                     await asyncio.to_thread(hooks.set_remote_id, rid)
                     self.balancer.take(ep.index, job.cost)  # already queued there: counted, never held back
                     try:

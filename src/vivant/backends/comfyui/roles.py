@@ -166,7 +166,12 @@ class _ComfyRole:
         hooks = JobHooks()
         label = self.step
         if ctx is not None:
-            hooks = JobHooks(ctx.previous_remote_ids, ctx.set_remote_id, ctx.progress)
+            timing = ctx.timing
+
+            def endpoint(url: str) -> None:
+                timing.endpoint = url
+
+            hooks = JobHooks(ctx.previous_remote_ids, ctx.set_remote_id, ctx.progress, endpoint)
             label = f"{ctx.painting.key}: {self.step}" + (f" [{ctx.language}]" if ctx.language else "")
         wf = self.backends.workflow(self.step)
         result = self.backends.pool_for(self.step).run(Job(wf, values, work, label=label, cost=cost), hooks)
