@@ -70,7 +70,7 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
     running = [
         {"painting": store.painting(store.item(a.item_id).painting_id).key, "step": a.step,
          "step_name": names.get(a.step, ""), "language": a.language, "resource": a.resource, "backend": a.backend,
-         "started_at": a.started_at}
+         "endpoint": a.endpoint, "started_at": a.started_at}
         for a in store.attempts(batch_id=batch_id, include_superseded=False)
         if a.status == "RUNNING"
     ]  # fmt: skip

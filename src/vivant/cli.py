@@ -253,7 +253,7 @@ def _print_batch(desc: dict[str, Any]) -> None:
     console.print(f"[bold]{counts}[/]")
     for r in desc.get("running", []):  # what runs where, now
         lang = f" [{r['language']}]" if r["language"] else ""
-        where = f"running on {r['resource']} ({r['backend']})"
+        where = f"running on {r['resource']} ({r.get('endpoint') or r['backend']})"
         console.print(f"{where}: step {r['step']} {r['step_name']}{lang} of {escape(r['painting'])}")
 
 

@@ -296,7 +296,7 @@ class Engine:
 
     def _open_attempt(self, batch_id: int, item: ItemRow, painting: PaintingRow, step: Step, lang: str, *,
                       position: tuple[int, int],
-                      remote_id_setter: Callable[[int, str], None] | None = None) -> _Unit:  # fmt: skip
+                      remote_id_setter: Callable[[int, str, str | None], None] | None = None) -> _Unit:  # fmt: skip
         """Start an attempt row and build the context its step runs with (the folder is made by the runner)."""
         store = self.store
         backend = self._backend_name(step)
@@ -320,7 +320,7 @@ class Engine:
         setter = remote_id_setter or store.set_remote_id
 
         def set_remote_id(rid: str, _id: int = attempt.id) -> None:
-            setter(_id, rid)
+            setter(_id, rid, ctx.timing.endpoint)  # the backend names the server before it submits
 
         language: Language | None = lang or None  # type: ignore[assignment]
         ctx = StepContext(
@@ -419,12 +419,12 @@ class Engine:
         max_attempts = self.settings.retries.attempts
         inbox: queue.Queue[tuple[str, object]] = queue.Queue()
 
-        def set_remote_id(attempt_id: int, rid: str) -> None:
+        def set_remote_id(attempt_id: int, rid: str, endpoint: str | None) -> None:
             if threading.current_thread() is threading.main_thread():
-                store.set_remote_id(attempt_id, rid)
+                store.set_remote_id(attempt_id, rid, endpoint)
                 return
             done = threading.Event()
-            inbox.put(("call", (lambda: store.set_remote_id(attempt_id, rid), done)))
+            inbox.put(("call", (lambda: store.set_remote_id(attempt_id, rid, endpoint), done)))
             done.wait()
 
         positions = {(it.id, lang): n for n, (it, lang) in enumerate(todo)}

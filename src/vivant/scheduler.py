@@ -303,12 +303,12 @@ class OverlapScheduler:
         lane.in_flight += 1
         return True
 
-    def _set_remote_id(self, attempt_id: int, rid: str) -> None:
+    def _set_remote_id(self, attempt_id: int, rid: str, endpoint: str | None) -> None:
         if threading.current_thread() is threading.main_thread():
-            self.store.set_remote_id(attempt_id, rid)
+            self.store.set_remote_id(attempt_id, rid, endpoint)
             return
         done = threading.Event()
-        self.inbox.put(("call", (lambda: self.store.set_remote_id(attempt_id, rid), done)))
+        self.inbox.put(("call", (lambda: self.store.set_remote_id(attempt_id, rid, endpoint), done)))
         done.wait()
 
     def _settle_one(self, timeout: float | None) -> None:

@@ -650,9 +650,11 @@ class Store:
             raise StoreError(f"no attempt {attempt_id}")
         return _attempt(r)
 
-    def set_remote_id(self, attempt_id: int, remote_id: str) -> None:
+    def set_remote_id(self, attempt_id: int, remote_id: str, endpoint: str | None = None) -> None:
+        """Record the remote job id (and the server it goes to) of a running attempt."""
         with self.atomic() as c:
-            c.execute("UPDATE attempts SET remote_id=? WHERE id=?", (remote_id, attempt_id))
+            c.execute("UPDATE attempts SET remote_id=?, endpoint=coalesce(?, endpoint) WHERE id=?",
+                      (remote_id, endpoint, attempt_id))  # fmt: skip
 
     def finish_attempt(
         self,

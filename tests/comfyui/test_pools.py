@@ -174,3 +174,47 @@ def test_a_night_on_two_endpoints_records_which_one_ran_each_attempt(tmp_path: P
         assert lanes == {a.url, b.url} and report.figures.headline.gpu_units == 2
         assert "secret" not in report.model_dump_json()
         store.close()
+
+
+def test_status_shows_the_server_a_running_attempt_was_sent_to(tmp_path: Path, image: Path) -> None:
+    import shutil
+
+    from vivant.backends.registry import Roles
+    from vivant.batch import describe
+    from vivant.engine import Engine
+    from vivant.store import NewPainting, Store
+
+    from .test_engine_comfyui import STEPS
+
+    with ComfyTestServer(tmp_path / "a") as a:
+        a.faults.node_seconds = 0.3
+        settings = Settings().resolved(tmp_path)
+        settings.backends.restore = "comfyui"
+        settings.comfyui = fast_settings(a.url, workflows={"restore": STANDIN / "restore.json"})
+        store = Store.open(tmp_path / "vivant.db")
+        shutil.copy(image, tmp_path / "p.png")
+        store.add_paintings([NewPainting(key="p", title="P", artist="A", image_path=str(tmp_path / "p.png"))])
+        batch = store.create_batch([pid for pid, _ in store.painting_genres()], languages=["en"], seed=1)
+        store.close()
+        roles = Roles(settings)
+        done = threading.Event()
+
+        def night() -> None:
+            own = Store.open(tmp_path / "vivant.db")
+            try:
+                Engine(own, settings, roles=roles, steps=STEPS, sleep=lambda s: None).run(batch)
+            finally:
+                own.close()
+                roles.comfyui.close()
+                done.set()
+
+        threading.Thread(target=night, daemon=True).start()
+        watcher = Store.open(tmp_path / "vivant.db")
+        seen: list[dict[str, object]] = []
+        while not done.is_set() and not seen:
+            seen = [r for r in describe(watcher, batch)["running"] if r["endpoint"]]
+            time.sleep(0.02)
+        done.wait(30)
+        assert seen and seen[0]["endpoint"] == a.url and seen[0]["resource"] == "gpu"
+        assert describe(watcher, batch)["counts"] == {"COMPLETE": 1}
+        watcher.close()
