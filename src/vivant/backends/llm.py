@@ -17,8 +17,16 @@ so a server that trickles tokens forever still ends.
 The answer is always validated with pydantic (and an optional ``check`` for rules a schema cannot say); when it
 fails, the reply and the validation error go back to the model and it tries again, ``max_retries`` times.
 
+Several servers with the same models (``base_url`` and ``[llm] endpoints``) share the requests: each one goes
+to the server that is up with the fewest requests outstanding, at most ``parallel`` per server when there are
+several (the others wait, first come first served, and go to whichever server frees a place first; see
+:mod:`vivant.backends.balance`). A server that cannot be reached (refused, reset, DNS, connect timeout) is
+marked down for ``down_for`` seconds and the request goes to the next one, each server at most once per
+request. A read timeout or an HTTP error is not sent elsewhere: the server may have processed the request.
+
 Errors are :class:`LLMError` subclasses (step errors, so the engine retries them); their messages name the
-server and the model, never the API key (kept as a :class:`pydantic.SecretStr`, sent only in the header).
+server that was used and the model, never the API key (kept as a :class:`pydantic.SecretStr`, sent only in
+the header).
 
 This module knows nothing about paintings or prompts: see :mod:`vivant.backends.openai_roles`.
 """
@@ -28,16 +36,18 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from vivant.backends.balance import Balancer
 from vivant.errors import ExternalToolError
+from vivant.urls import safe_url
 
 if TYPE_CHECKING:
     from vivant.config import LLMSettings
@@ -68,6 +78,10 @@ class LLMConnectionError(LLMError):
 
 class LLMTimeout(LLMError):
     """Connect, read or total deadline passed."""
+
+
+class _ConnectTimeout(LLMTimeout):
+    """No connection within the connect timeout: the request never reached the server (another may take it)."""
 
 
 class LLMHTTPError(LLMError):
@@ -105,16 +119,14 @@ class OutputProblems(ValueError):
 # -- helpers ----------------------------------------------------------------------------------------------------
 
 
-def safe_url(url: str) -> str:
-    """``url`` without user:password and query string (what may appear in logs and messages)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<bad url>"
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+def pool_urls(base_url: str, more_urls: Sequence[str] = ()) -> list[str]:
+    """The servers of a pool: ``base_url`` first, then ``more_urls``; trailing slashes and repeats removed."""
+    urls: list[str] = []
+    for url in [base_url, *more_urls]:
+        url = url.strip().rstrip("/")
+        if url and url not in urls:
+            urls.append(url)
+    return urls
 
 
 def response_format(mode: StructuredOutput, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -161,19 +173,28 @@ class ChatReply:
     finish_reason: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    server: str = ""
+    """The server that answered (without credentials)."""
 
 
 # -- the client -------------------------------------------------------------------------------------------------
 
 
 class LLMClient:
-    """Chat completions against one OpenAI-compatible server. Thread-compatible, not thread-safe."""
+    """Chat completions against a pool of OpenAI-compatible servers serving the same models.
+
+    Thread-safe: one client may serve many threads at once (the httpx client and the balancer are; nothing else
+    changes after construction). ``base_url`` is the first server, ``base_urls`` all of them.
+    """
 
     def __init__(
         self,
         base_url: str,
         model: str,
         *,
+        more_urls: Sequence[str] = (),
+        parallel: int = 1,
+        down_for: float = 60.0,
         api_key: SecretStr | str | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
@@ -186,7 +207,14 @@ class LLMClient:
         extra_body: dict[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_urls: tuple[str, ...] = tuple(pool_urls(base_url, more_urls)) or (base_url.rstrip("/"),)
+        self.base_url = self.base_urls[0]
+        self.parallel = max(1, parallel)
+        self.down_for = down_for
+        self._names = tuple(safe_url(u) for u in self.base_urls)
+        # with several servers, ``parallel`` requests each; with one, its callers decide how many
+        self._balancer = Balancer(self._names, depth=self.parallel)
+        self._local = threading.local()
         self.model = model
         self._api_key = api_key if isinstance(api_key, SecretStr) or api_key is None else SecretStr(api_key)
         self.request_timeout = request_timeout
@@ -197,7 +225,9 @@ class LLMClient:
         self.stream = stream
         self.extra_body = dict(extra_body or {})
         timeout = httpx.Timeout(connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout)
-        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        in_flight = self.parallel * len(self.base_urls)
+        limits = httpx.Limits(max_connections=max(100, 2 * in_flight), max_keepalive_connections=max(20, in_flight))
+        self._http = httpx.Client(timeout=timeout, limits=limits, transport=transport, follow_redirects=False)
 
     @classmethod
     def from_settings(
@@ -206,6 +236,9 @@ class LLMClient:
         return cls(
             settings.base_url,
             model or settings.model,
+            more_urls=settings.endpoints,
+            parallel=settings.parallel,
+            down_for=settings.down_for,
             api_key=settings.key(),
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
@@ -219,8 +252,14 @@ class LLMClient:
             transport=transport,
         )
 
+    @property
+    def last_server(self) -> str:
+        """The server that answered this thread's latest chat (without credentials; "" before any)."""
+        return str(getattr(self._local, "server", ""))
+
     def __repr__(self) -> str:
-        return f"LLMClient({safe_url(self.base_url)!r}, model={self.model!r})"
+        servers = self._names[0] if len(self._names) == 1 else list(self._names)
+        return f"LLMClient({servers!r}, model={self.model!r})"
 
     def close(self) -> None:
         self._http.close()
@@ -232,8 +271,9 @@ class LLMClient:
         self.close()
 
     # -- plumbing ---------------------------------------------------------------------------------------------
-    def _where(self, model: str | None = None) -> str:
-        return f"LLM server {safe_url(self.base_url)} (model {model or self.model})"
+    def _where(self, model: str | None = None, server: str = "") -> str:
+        """``LLM server URL (model M)``: ``server`` is the one used (safe URL; default: the first)."""
+        return f"LLM server {server or self._names[0]} (model {model or self.model})"
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
@@ -252,9 +292,51 @@ class LLMClient:
             if time.monotonic() > deadline:
                 raise LLMTimeout(f"{where}: no complete answer within {self.request_timeout:g} s")
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None, where: str) -> tuple[int, bytes, bool]:
-        """Send one request; return (status, body bytes, whether it was an SSE stream)."""
-        url = f"{self.base_url}{path}"
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None, model: str | None = None
+    ) -> tuple[int, bytes, bool, str]:
+        """Send one request to a server of the pool; return (status, body bytes, SSE stream?, server used).
+
+        A server that cannot be reached is marked down and the next one is tried (each at most once); when
+        none could be, the last error is raised, naming the servers tried.
+        """
+        tried: list[int] = []
+        last: LLMError | None = None
+        while len(tried) < len(self.base_urls):
+            k = self._balancer.acquire(avoid=tried[-1] if tried else None)
+            if k in tried:  # every server not tried yet is marked down too: leave it to the next request
+                self._balancer.release(k)
+                break
+            tried.append(k)
+            where = self._where(model, self._names[k])
+            ok = False
+            try:
+                status, data, is_sse = self._send(self.base_urls[k], method, path, body, where)
+                ok = True
+            except (LLMConnectionError, _ConnectTimeout) as e:
+                last = e
+                self._balancer.down(k, self.down_for)
+                if len(self.base_urls) > 1:
+                    log.warning("%s; left to the other servers for %g s", e, self.down_for)
+                continue
+            finally:
+                self._balancer.release(k, ok=ok)
+            if self._balancer.slots[k].down_until > time.monotonic():
+                self._balancer.up(k)  # it answered: back in the pool before its time is up
+            return status, data, is_sse, self._names[k]
+        assert last is not None
+        if len(tried) > 1 or len(self.base_urls) > 1:
+            names = ", ".join(self._names[k] for k in tried)
+            skipped = len(self.base_urls) - len(tried)
+            others = f"; {skipped} more marked down" if skipped else ""
+            raise type(last)(f"{last} (servers tried: {names}{others})") from None
+        raise last
+
+    def _send(
+        self, base_url: str, method: str, path: str, body: dict[str, Any] | None, where: str
+    ) -> tuple[int, bytes, bool]:
+        """One request to one server; return (status, body bytes, whether it was an SSE stream)."""
+        url = f"{base_url}{path}"
         deadline = time.monotonic() + self.request_timeout
         try:
             with self._http.stream(method, url, json=body, headers=self._headers()) as response:
@@ -265,9 +347,10 @@ class LLMClient:
                     if len(data) > _MAX_BODY:
                         raise LLMResponseError(f"{where}: reply larger than {_MAX_BODY // 1024 // 1024} MiB")
                 return response.status_code, bytes(data), is_sse
+        except httpx.ConnectTimeout:
+            raise _ConnectTimeout(f"{where}: timed out connecting") from None
         except httpx.TimeoutException as e:
             kind = {
-                httpx.ConnectTimeout: "connecting",
                 httpx.ReadTimeout: "waiting for the answer",
                 httpx.WriteTimeout: "sending the request",
                 httpx.PoolTimeout: "waiting for a connection",
@@ -331,9 +414,9 @@ class LLMClient:
 
     # -- API ----------------------------------------------------------------------------------------------------
     def models(self) -> list[str]:
-        """The model ids the server lists at ``/models``."""
-        where = self._where()
-        status, data, _ = self._request("GET", "/models", None, where)
+        """The model ids a server of the pool lists at ``/models``."""
+        status, data, _, server = self._request("GET", "/models", None)
+        where = self._where(server=server)
         self._check_status(status, data, where)
         try:
             return [str(m["id"]) for m in json.loads(data)["data"]]
@@ -351,7 +434,6 @@ class LLMClient:
         seed: int | None = None,
     ) -> ChatReply:
         """One chat completion; the reply's text (streamed or not, the result is the same)."""
-        where = self._where(model)
         body: dict[str, Any] = {
             **self.extra_body,
             "model": model or self.model,
@@ -365,10 +447,13 @@ class LLMClient:
         if seed is not None:
             body["seed"] = seed
         started = time.monotonic()
-        status, data, is_sse = self._request("POST", "/chat/completions", body, where)
+        status, data, is_sse, server = self._request("POST", "/chat/completions", body, model)
+        where = self._where(model, server)
         self._check_status(status, data, where)
         reply = self._parse_sse(data, where) if is_sse else self._parse_completion(data, where)
         reply.seconds = round(time.monotonic() - started, 3)
+        reply.server = server
+        self._local.server = server
         log.debug("%s: %d characters in %.1f s (%s)", where, len(reply.content), reply.seconds, reply.finish_reason)
         return reply
 
@@ -391,7 +476,6 @@ class LLMClient:
         ``check`` raises :class:`OutputProblems` (or ``ValueError``) for rules no schema can express.
         ``retry_prompt`` is the feedback template; ``$problems`` is replaced with the problem list.
         """
-        where = self._where(model)
         sent_schema = json_schema or schema.model_json_schema()
         fmt = response_format(self.structured_output, name or schema.__name__, sent_schema)
         history = list(messages)
@@ -409,6 +493,7 @@ class LLMClient:
                 seed=attempt if attempt else None,  # a retry must not replay the same sampling
             )
             replies.append(reply.content)
+            where = self._where(model, reply.server)  # the server of the latest reply
             try:
                 value = schema.model_validate_json(extract_json(reply.content))
                 if check is not None:
@@ -430,6 +515,7 @@ class LLMClient:
                 {"role": "assistant", "content": reply.content},
                 {"role": "user", "content": _feedback(retry_prompt, problems)},
             ]
+        where = self._where(model, reply.server)
         raise LLMOutputInvalid(
             f"{where}: no valid {schema.__name__} after {self.max_retries + 1} tries: {'; '.join(problems)[:400]}",
             problems=problems,

@@ -19,6 +19,11 @@ template writer writes it and the writer's ``name`` and ``degraded`` say so for 
 the image (attached as a base64 data URL): people, gender, age group, child, nudity, single portrait,
 confidence. :func:`combine` applies ``[llm.vision]``'s rules to both and keeps every measure as a check.
 
+Both are safe to call from several threads at once (the engine runs ``[llm] parallel`` requests per server):
+the writer's ``name``/``degraded`` describe the calling thread's last write, the facts call is made once per
+painting even when both languages ask at once, and the inspector runs its CPU measures one at a time (OpenCV's
+cascades and nudenet are not known to be thread-safe) while the vision requests run side by side.
+
 Prompts are :class:`string.Template` files (``$name`` placeholders) in :mod:`vivant.prompts`; a user's
 ``[llm] prompts_dir`` overrides any of them by file name.
 """
@@ -30,6 +35,7 @@ import io
 import logging
 import re
 import string
+import threading
 from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
@@ -56,6 +62,7 @@ from vivant.roles import (
     Verdict,
     Writer,
 )
+from vivant.steps.base import current_context
 
 log = logging.getLogger(__name__)
 
@@ -282,11 +289,19 @@ def numbered_notes(notes: ResearchNotes) -> list[Fact]:
     return [*notes.painting_facts, *notes.artist_facts][:MAX_NOTES]
 
 
+def note_server(client: LLMClient) -> None:
+    """Tell the running step which server of the pool answered (its attempt records it)."""
+    ctx = current_context()
+    if ctx is not None and client.last_server:
+        ctx.timing.endpoint = client.last_server
+
+
 class LLMWriter:
     """The Writer backed by an OpenAI-compatible LLM (facts call, then one script call per language).
 
-    ``name`` and ``degraded`` describe the last :meth:`write` (the step reads them right after it): after a
-    fallback to the template writer they name it and say degraded.
+    ``name`` and ``degraded`` describe the calling thread's last :meth:`write` (the step reads them right after
+    it, in the same thread): after a fallback to the template writer they name it and say degraded.
+    Thread-safe: writes for several paintings and languages may run at once.
     """
 
     def __init__(
@@ -302,7 +317,21 @@ class LLMWriter:
         self.prompts = prompts or Prompts(settings.prompts_dir)
         self._fallback = fallback
         self._facts: dict[str, tuple[str, FactSheet]] = {}
-        self._fell_back: str | None = None
+        self._lock = threading.Lock()
+        """Guards ``_facts_locks`` and the fallback writer's creation."""
+        self._facts_locks: dict[str, threading.Lock] = {}
+        """One lock per painting key: its languages wait for one facts call instead of making two."""
+        self._local = threading.local()
+
+    @property
+    def _fell_back(self) -> str | None:
+        """The fallback writer's name if the calling thread's last write fell back to it."""
+        fell_back: str | None = getattr(self._local, "fell_back", None)
+        return fell_back
+
+    @_fell_back.setter
+    def _fell_back(self, value: str | None) -> None:
+        self._local.fell_back = value
 
     @property
     def name(self) -> str:
@@ -316,15 +345,24 @@ class LLMWriter:
         return self._fell_back is not None
 
     def _fallback_writer(self) -> Writer:
-        if self._fallback is None:
-            from vivant.backends.local.writer import TemplateWriter
+        with self._lock:
+            if self._fallback is None:
+                from vivant.backends.local.writer import TemplateWriter
 
-            self._fallback = TemplateWriter()
-        return self._fallback
+                self._fallback = TemplateWriter()
+            return self._fallback
+
+    def _facts_lock(self, key: str) -> threading.Lock:
+        with self._lock:
+            return self._facts_locks.setdefault(key, threading.Lock())
 
     # -- call 1 -------------------------------------------------------------------------------------------------
     def facts(self, painting: Painting, notes: ResearchNotes) -> FactSheet:
         """The fact sheet for ``painting`` (one call per painting and notes, shared by the languages)."""
+        with self._facts_lock(painting.key):  # the other language waits for this call, then reads the cache
+            return self._facts_locked(painting, notes)
+
+    def _facts_locked(self, painting: Painting, notes: ResearchNotes) -> FactSheet:
         listed = numbered_notes(notes)
         fingerprint = "\n".join(f.text for f in listed)
         cached = self._facts.get(painting.key)
@@ -405,7 +443,9 @@ class LLMWriter:
         listed = numbered_notes(notes)
         try:
             sheet = self.facts(painting, notes)
-            return self._script(painting, notes, listed, sheet, language)
+            script = self._script(painting, notes, listed, sheet, language)
+            note_server(self.client)
+            return script
         except LLMOutputInvalid as e:
             if self.settings.fallback != "template":
                 raise
@@ -652,7 +692,10 @@ def combine(cpu: Verdict, llm: VisionVerdict, rules: VisionRules, *, backend: st
 
 
 class LLMInspector:
-    """The Inspector that adds a vision model's verdict to the CPU inspector's measures."""
+    """The Inspector that adds a vision model's verdict to the CPU inspector's measures.
+
+    Thread-safe: the CPU measures run one at a time (under a lock), the vision requests side by side.
+    """
 
     degraded = False
 
@@ -673,6 +716,7 @@ class LLMInspector:
 
             cpu = LocalInspector()
         self.cpu = cpu
+        self._cpu_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -713,8 +757,10 @@ class LLMInspector:
         )
 
     def inspect(self, image: Path, painting: Painting, checks: ChecksSettings) -> Verdict:
-        cpu = self.cpu.inspect(image, painting, checks)  # raises InputError first for a bad image
+        with self._cpu_lock:  # OpenCV's cascades and nudenet's session, one image at a time
+            cpu = self.cpu.inspect(image, painting, checks)  # raises InputError first for a bad image
         llm = self.ask(image, painting)
+        note_server(self.client)
         verdict = combine(cpu, llm, self.settings.vision, backend=self.name)
         log.info(
             "%s: vision model says %d people, %s, nudity %s, confidence %.2f -> %s",

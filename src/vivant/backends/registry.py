@@ -6,6 +6,7 @@ Backends are created lazily (loading a voice or a detector costs time) and once 
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, Literal
 
 from vivant.config import Settings
@@ -31,11 +32,15 @@ class Roles:
     def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None) -> None:
         self.settings = settings
         self._cache: dict[str, Any] = dict(overrides or {})
+        self._lock = threading.RLock()
 
     def _get(self, key: str, factory: Any) -> Any:
-        if key not in self._cache:
-            self._cache[key] = factory()
-        return self._cache[key]
+        """The one instance of a role for this run, built on first use (the units of a step running at once
+        share it: one writer's facts cache, one inspector's detectors, one client's balancer)."""
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = factory()
+            return self._cache[key]
 
     @property
     def inspector(self) -> Inspector:
@@ -78,8 +83,16 @@ class Roles:
         return obj
 
     def parallel_units(self, backend: str) -> int:
-        """Units of one step the engine may have in flight: a remote queue takes them all at once."""
-        return self.settings.comfyui.max_in_flight if backend == "comfyui" else 1
+        """Units of one step the engine may have in flight: a remote queue takes them all at once; an LLM pool
+        takes ``[llm] parallel`` requests on each of its servers."""
+        if backend == "comfyui":
+            return self.settings.comfyui.max_in_flight
+        if backend != "openai":
+            return 1
+        from vivant.backends.llm import pool_urls
+
+        llm = self.settings.llm
+        return llm.parallel * len(pool_urls(llm.base_url, llm.endpoints))
 
     def enter_step(self, step: str, backend: str) -> None:
         if backend == "comfyui":
