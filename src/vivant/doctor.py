@@ -114,6 +114,41 @@ def _comfyui(settings: Settings) -> list[Finding]:
     return findings
 
 
+def _llm(settings: Settings) -> list[Finding]:
+    """Each LLM server of the pool (when step 0 or 1 uses it): does it answer, and serve the models named?"""
+    from vivant.backends.llm import LLMClient, pool_urls
+    from vivant.errors import VivantError
+    from vivant.urls import safe_url
+
+    b, llm = settings.backends, settings.llm
+    if "openai" not in (b.prepare, b.script):
+        return []
+    wanted = [m for m, used in ((llm.model, b.script == "openai"),
+                                (llm.vision_model or llm.model, b.prepare == "openai")) if used]  # fmt: skip
+    findings: list[Finding] = []
+    for url in pool_urls(llm.base_url, llm.endpoints):
+        name = f"llm {safe_url(url)}"
+        client = LLMClient(url, llm.model, api_key=llm.key(), connect_timeout=min(llm.connect_timeout, 5.0),
+                           read_timeout=10.0, request_timeout=15.0)  # fmt: skip
+        try:
+            served = client.models()
+        except VivantError as e:
+            findings.append(Finding(name, False, str(e)))
+            continue
+        finally:
+            client.close()
+        missing = sorted({m for m in wanted if m not in served})
+        detail = f"serves {', '.join(served[:5]) or 'no model'}" + (f" (+{len(served) - 5})" if len(served) > 5 else "")
+        if missing and len(served) == 1:  # a one-model server (llama.cpp, a single vLLM) may answer any name
+            note = f"{detail}, not {', '.join(missing)}: fine for a server that answers any model name (llama.cpp)"
+            findings.append(Finding(name, True, note))
+        elif missing:
+            findings.append(Finding(name, False, f"does not list {', '.join(missing)}; {detail}"))
+        else:
+            findings.append(Finding(name, True, f"{detail}; {llm.parallel} request(s) at once"))
+    return findings
+
+
 def _disk(settings: Settings) -> Finding:
     ws = settings.workspace
     probe = ws if ws.exists() else ws.parent
@@ -122,7 +157,7 @@ def _disk(settings: Settings) -> Finding:
 
 
 CHECKS: list[Callable[[Settings], Finding | list[Finding]]] = [
-    _ffmpeg, _fonts, _voices, _zim, _vision, _backends, _comfyui, _disk,
+    _ffmpeg, _fonts, _voices, _zim, _vision, _backends, _llm, _comfyui, _disk,
 ]  # fmt: skip
 
 
