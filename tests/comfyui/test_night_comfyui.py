@@ -22,8 +22,8 @@ COMFY_STEPS = ("audio", "restore", "realistic", "transition", "lipsync", "outro"
 PORTRAITS = ["vermeer_girl-with-a-pearl-earring.jpg"]
 
 
-def comfy_workspace(tmp_path: Path, paintings_dir: Path, url: str) -> Path:
-    cfg = make_workspace(tmp_path / "ws", shared_rows(paintings_dir, PORTRAITS))
+def comfy_workspace(tmp_path: Path, paintings_dir: Path, url: str, portraits: list[str] = PORTRAITS) -> Path:
+    cfg = make_workspace(tmp_path / "ws", shared_rows(paintings_dir, portraits))
     text = cfg.read_text()
     for step in COMFY_STEPS:
         assert f'\n{step} = "local"' in text
@@ -59,3 +59,39 @@ def test_night_on_comfyui_finishes_with_valid_videos(tmp_path: Path, paintings_d
     for step, backend, resource, remote_id, queue_wait, compute in rows:
         assert backend.startswith("comfyui:") and resource == "gpu", (step, backend)
         assert remote_id and queue_wait is not None and compute is not None and compute < 30
+
+
+def test_overlap_night_on_two_gpu_boxes_and_a_tts_box(tmp_path: Path, paintings_dir: Path) -> None:
+    """Adding a GPU box is one URL; moving speech to the LLM box's ComfyUI is two lines."""
+    with (
+        ComfyTestServer(tmp_path / "gpu1") as gpu1,
+        ComfyTestServer(tmp_path / "gpu2") as gpu2,
+        ComfyTestServer(tmp_path / "llm") as box,
+    ):
+        for srv in (gpu1, gpu2, box):
+            srv.faults.node_seconds = 0.02
+        cfg = comfy_workspace(tmp_path, paintings_dir, gpu1.url,
+                              [*PORTRAITS, "rembrandt_self-portrait-with-two-circles.jpg"])  # fmt: skip
+        text = cfg.read_text().replace(f'endpoints = ["{gpu1.url}"]', f'endpoints = ["{gpu1.url}", "{gpu2.url}"]')
+        text += f'\n[comfyui.pools]\nllm = ["{box.url}"]\n\n[scheduler]\nmode = "overlap"\n'
+        text += '\n[scheduler.resources]\naudio = "llm"\n'
+        cfg.write_text(text)
+        doctor = runner.invoke(app, ["doctor", "--config", str(cfg)], env={"COLUMNS": "300"})
+        assert doctor.exit_code == 0, doctor.output
+        assert f"{box.url} │ ok │" in doctor.output and "(llm pool: audio)" in doctor.output, doctor.output
+        assert "(gpu pool: restore, realistic, transition, lipsync, outro)" in doctor.output
+        result = runner.invoke(app, ["night", "--count", "2", "--seed", "3", "--config", str(cfg), "--json"])
+        assert result.exit_code == 0, result.output
+        status = json.loads(result.output[result.output.index("{") :])
+        assert {i["state"] for i in status["items"]} == {"COMPLETE"}, status
+        assert len([v for i in status["items"] for v in i["videos"].values()]) == 4
+        assert len(box.stats.submitted) == 2 * 2 and len(box.stats.runs) == 4  # speech: 2 paintings x FR + EN
+        gpu_jobs = len(gpu1.stats.runs) + len(gpu2.stats.runs)
+        assert gpu_jobs == 2 * (4 + 2) and gpu1.stats.runs and gpu2.stats.runs  # 3, 4, 5, 8 + 6 per language
+    con = sqlite3.connect(cfg.parent / "vivant.db")
+    rows = con.execute("SELECT step, resource, endpoint FROM attempts WHERE status='SUCCEEDED'"
+                       " AND step IN (2,3,4,5,6,8)").fetchall()  # fmt: skip
+    con.close()
+    assert {(r, e) for s, r, e in rows if s == 2} == {("llm", box.url)}
+    assert {e for s, r, e in rows if s != 2} == {gpu1.url, gpu2.url}
+    assert {r for s, r, e in rows if s != 2} == {"gpu"}
