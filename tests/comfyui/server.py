@@ -70,6 +70,8 @@ class Stats:
     frees: int = 0
     restarts: int = 0
     max_queue: int = 0
+    free_at: list[tuple[float, int]] = field(default_factory=list)
+    """(server monotonic time, prompts running + pending) of every POST /free."""
     runs: list[tuple[str, float, float]] = field(default_factory=list)
     """(prompt id, start, end) of every executed prompt, server monotonic clock."""
     submitted: dict[str, int] = field(default_factory=dict)
@@ -442,6 +444,7 @@ class ComfyTestServer:
 
     async def free(self, request: web.Request) -> web.Response:
         self.stats.frees += 1
+        self.stats.free_at.append((time.monotonic(), self.queue_size()))
         return web.Response(status=200)
 
     async def get_history(self, request: web.Request) -> web.Response:

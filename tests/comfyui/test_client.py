@@ -246,11 +246,50 @@ def test_prompt_of_a_crashed_run_is_adopted_not_submitted_twice(server: ComfyTes
     assert got.prompt_id == orphan and server.stats.posts == posts and probe(got.path).width == 64
 
 
-def test_free_between_steps_of_different_model_families(server: ComfyTestServer, make_pool: MakePool) -> None:
-    defaults = STANDIN.parent
+def test_an_endpoint_frees_its_memory_when_its_jobs_change_models(server: ComfyTestServer, make_pool: MakePool,
+                                                                   image: Path, tmp_path: Path) -> None:  # fmt: skip
+    """The next step's jobs may reach the pool while the last step's still run: each waits until one old job is
+    left on the server, then POST /free (carried out after that job) and the new models load once."""
+    server.faults.node_seconds = 0.05
     pool = make_pool(server.url)
-    pool.enter_step("restore", Workflow.load(defaults / "restore.json"))
-    pool.enter_step("realistic", Workflow.load(defaults / "realistic.json"))  # same Flux files: nothing to free
-    assert server.stats.frees == 0
-    pool.enter_step("transition", Workflow.load(defaults / "transition.json"))  # Wan: free the Flux weights
+    flux, wan = frozenset({"flux.safetensors"}), frozenset({"wan.safetensors"})
+    first = [restore_job(image, tmp_path / f"a{i}") for i in range(4)]
+    same = [restore_job(image, tmp_path / f"s{i}") for i in range(2)]
+    later = [restore_job(image, tmp_path / f"b{i}") for i in range(3)]
+    for job in first + same:
+        job.models = flux
+    for job in later:
+        job.models = wan
+    box: list[list[JobResult | BaseException]] = []
+    t = threading.Thread(target=lambda: box.append(run_many(pool, first + same)))
+    t.start()
+    deadline = time.monotonic() + 10
+    while server.queue_size() < 6 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert server.stats.frees == 0, "the same models: nothing to free"
+    results = run_many(pool, later)  # queued while the first six run
+    t.join(30)
+    assert all(isinstance(r, JobResult) for r in results + box[0])
     assert server.stats.frees == 1 and pool.stats.frees == 1
+    ((when, queued),) = server.stats.free_at
+    assert queued == 1, "freed while the last old job ran, with none of the new ones queued yet"
+    old_ids = {r.prompt_id for r in box[0] if isinstance(r, JobResult)}
+    runs = sorted(server.stats.runs, key=lambda r: r[1])
+    assert {r[0] for r in runs[:6]} == old_ids, "no new job ran before the old ones"
+    assert runs[5][1] <= when <= runs[5][2]
+    slot = pool.balancer.slots[0]
+    assert slot.models == wan and not +slot.held and slot.switches == 1 and not slot.switching
+
+
+def test_a_model_free_workflow_never_frees(server: ComfyTestServer, make_pool: MakePool, image: Path,
+                                           tmp_path: Path) -> None:  # fmt: skip
+    pool = make_pool(server.url)
+    pool.run(restore_job(image, tmp_path / "a"))
+    job = restore_job(image, tmp_path / "b")
+    job.models = frozenset({"flux.safetensors"})
+    pool.run(job)
+    pool.run(restore_job(image, tmp_path / "c"))  # stand-ins load nothing: nothing to free
+    job = restore_job(image, tmp_path / "d")
+    job.models = frozenset({"wan.safetensors"})
+    pool.run(job)  # the endpoint is idle: freed at once, before the job
+    assert server.stats.frees == 1 and server.stats.free_at[0][1] == 0

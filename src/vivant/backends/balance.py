@@ -14,6 +14,13 @@ finishing within about one job of the others.
 
 Waiting jobs are served first come, first served. A server marked down is passed over until its time is up
 (or chosen anyway when every server is down, so the caller's own retry policy decides when to give up).
+
+Models. A job may name the model files it loads (its *family*). Once it has a place on a server that holds jobs
+of another family, :meth:`Balancer.enter_models` makes it wait until at most one of those is left (the one
+running), then tells the caller it switches the server's models (ComfyUI: ``POST /free``, which the server
+carries out right after that job); until the caller says the switch is done, the jobs behind it wait too. A job
+of the old family that arrives late still goes in while the switch waits. So when the next step's jobs reach a
+pool before the last step's are done, each server changes models once, at its own pace.
 :class:`Balancer` is for threads; :class:`AsyncBalancer` for code running on one asyncio loop.
 """
 
@@ -23,9 +30,10 @@ import asyncio
 import itertools
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -41,6 +49,13 @@ class Slot:
     failed: int = 0
     peak: int = 0
     """Most jobs it held at once."""
+    models: Hashable | None = None
+    """The family of the jobs last let in (what it has loaded, or is about to)."""
+    held: Counter[Hashable] = field(default_factory=Counter)
+    """Jobs let in and not yet left, by family."""
+    switching: bool = False
+    """A job is changing its models: the others wait until it is done."""
+    switches: int = 0
 
 
 class _Core:
@@ -54,19 +69,43 @@ class _Core:
         self.depth = depth if depth and len(names) > 1 else None
         self.clock = clock
         self._tickets = itertools.count()
-        self.waiting: list[int] = []
+        self.waiting: list[tuple[int, int | None, Hashable | None]] = []
+        """(ticket, avoid, family) of the jobs waiting for a place, first come first."""
+        self.generation: dict[Hashable, int] = {}
+        """Each family's rank by first sight: a later one is the next step's."""
 
-    def choose(self, avoid: int | None = None) -> int | None:
-        """The server for the next job, or None when every server that is up holds ``depth`` jobs."""
+    def choose(self, avoid: int | None = None, family: Hashable | None = None) -> int | None:
+        """The server for the next job, or None when none can take it now (every one that is up holds
+        ``depth`` jobs, or the only ones with room would have to go back to an older family while another
+        server still has it loaded: that server takes it when it has room)."""
         now = self.clock()
         up = [k for k, s in enumerate(self.slots) if s.down_until <= now]
         if not up:  # all down: the least recently failed one, so the caller finds out for itself
             up = [min(range(len(self.slots)), key=lambda k: self.slots[k].down_until)]
         free = [k for k in up if self.depth is None or self.slots[k].in_flight < self.depth]
+        if family:
+            rank = self.generation.setdefault(family, len(self.generation))
+            loaded = any(self.slots[k].models == family for k in up)
+
+            def backwards(k: int) -> bool:
+                models = self.slots[k].models
+                return loaded and models is not None and models != family and self.generation[models] > rank
+
+            free = [k for k in free if not backwards(k)]
         preferred = [k for k in free if k != avoid] or free
         if not preferred:
             return None
         return min(preferred, key=lambda k: (self.slots[k].work, self.slots[k].in_flight, k))
+
+    def my_turn(self, ticket: int) -> int | None:
+        """The server for waiting job ``ticket`` if no job ahead of it can be placed now (else None)."""
+        for t, avoid, family in self.waiting:
+            k = self.choose(avoid, family)
+            if t == ticket:
+                return k
+            if k is not None:
+                return None
+        return None
 
     def take(self, k: int, cost: float) -> None:
         slot = self.slots[k]
@@ -89,6 +128,38 @@ class _Core:
     def mark_up(self, k: int) -> None:
         self.slots[k].down_until = 0.0
 
+    def may_enter(self, k: int, family: Hashable | None) -> bool:
+        """Whether a job of ``family`` (None or empty: loads nothing) may go to server ``k`` now."""
+        slot = self.slots[k]
+        if not family:
+            return True
+        if slot.switching:
+            return False
+        if slot.models is None or slot.models == family:
+            return True
+        others = [n for f, n in slot.held.items() if f and f != family]
+        return sum(others) <= 1
+
+    def enter(self, k: int, family: Hashable | None) -> bool:
+        """Let the job in; True when it changes the server's models (the caller then calls :meth:`switched`)."""
+        slot = self.slots[k]
+        slot.held[family] += 1
+        if not family or slot.models == family:
+            return False
+        change = slot.models is not None
+        slot.models = family
+        if change:
+            slot.switching = True
+            slot.switches += 1
+        return change
+
+    def leave(self, k: int, family: Hashable | None) -> None:
+        self.slots[k].held[family] -= 1
+
+    def forget_models(self, k: int) -> None:
+        """The server restarted: nothing is loaded."""
+        self.slots[k].models = None
+
     def next_change(self) -> float | None:
         """Seconds until a server now marked down may be tried again (None: none is down)."""
         now = self.clock()
@@ -104,25 +175,45 @@ class Balancer(_Core):
         super().__init__(names, depth, clock)
         self._cond = threading.Condition()
 
-    def acquire(self, cost: float = 1.0, *, avoid: int | None = None) -> int:
+    def acquire(self, cost: float = 1.0, *, avoid: int | None = None, family: Hashable | None = None) -> int:
+        """A place on a server for a job (of model ``family``, when it loads models); blocks until one is free
+        for it, first come first served among the jobs that can be placed."""
         with self._cond:
-            ticket = next(self._tickets)
-            self.waiting.append(ticket)
+            entry = (next(self._tickets), avoid, family)
+            self.waiting.append(entry)
             try:
                 while True:
-                    k = self.choose(avoid) if self.waiting[0] == ticket else None
+                    k = self.my_turn(entry[0])
                     if k is not None:
                         self.take(k, cost)
                         return k
                     # a server marked down comes back on its own: look again then, at the latest
                     self._cond.wait(timeout=self.next_change())
             finally:
-                self.waiting.remove(ticket)
+                self.waiting.remove(entry)
                 self._cond.notify_all()
 
     def release(self, k: int, cost: float = 1.0, *, ok: bool = True) -> None:
         with self._cond:
             self.give(k, cost, ok=ok)
+            self._cond.notify_all()
+
+    def enter_models(self, k: int, family: Hashable | None) -> bool:
+        """Wait until a job of ``family`` may go to server ``k`` (see the module); True when it switches the
+        server's models, and then :meth:`switched` must follow."""
+        with self._cond:
+            while not self.may_enter(k, family):
+                self._cond.wait()
+            return self.enter(k, family)
+
+    def switched(self, k: int) -> None:
+        with self._cond:
+            self.slots[k].switching = False
+            self._cond.notify_all()
+
+    def leave_models(self, k: int, family: Hashable | None) -> None:
+        with self._cond:
+            self.leave(k, family)
             self._cond.notify_all()
 
     def down(self, k: int, seconds: float) -> None:
@@ -136,9 +227,9 @@ class Balancer(_Core):
             self._cond.notify_all()
 
     @contextmanager
-    def lease(self, cost: float = 1.0, *, avoid: int | None = None) -> Iterator[int]:
+    def lease(self, cost: float = 1.0, *, avoid: int | None = None, family: Hashable | None = None) -> Iterator[int]:
         """``with balancer.lease(cost) as k:`` (released on exit; counted as failed if the body raised)."""
-        k = self.acquire(cost, avoid=avoid)
+        k = self.acquire(cost, avoid=avoid, family=family)
         ok = False
         try:
             yield k
@@ -161,25 +252,43 @@ class AsyncBalancer(_Core):
             self._cond = asyncio.Condition()
         return self._cond
 
-    async def acquire(self, cost: float = 1.0, *, avoid: int | None = None) -> int:
+    async def acquire(self, cost: float = 1.0, *, avoid: int | None = None, family: Hashable | None = None) -> int:
+        """As :meth:`Balancer.acquire`."""
         async with self.cond:
-            ticket = next(self._tickets)
-            self.waiting.append(ticket)
+            entry = (next(self._tickets), avoid, family)
+            self.waiting.append(entry)
             try:
                 while True:
-                    k = self.choose(avoid) if self.waiting[0] == ticket else None
+                    k = self.my_turn(entry[0])
                     if k is not None:
                         self.take(k, cost)
                         return k
                     with suppress(TimeoutError):
                         await asyncio.wait_for(self.cond.wait(), self.next_change())
             finally:
-                self.waiting.remove(ticket)
+                self.waiting.remove(entry)
                 self.cond.notify_all()
 
     async def release(self, k: int, cost: float = 1.0, *, ok: bool = True) -> None:
         async with self.cond:
             self.give(k, cost, ok=ok)
+            self.cond.notify_all()
+
+    async def enter_models(self, k: int, family: Hashable | None) -> bool:
+        """As :meth:`Balancer.enter_models`."""
+        async with self.cond:
+            while not self.may_enter(k, family):
+                await self.cond.wait()
+            return self.enter(k, family)
+
+    async def switched(self, k: int) -> None:
+        async with self.cond:
+            self.slots[k].switching = False
+            self.cond.notify_all()
+
+    async def leave_models(self, k: int, family: Hashable | None) -> None:
+        async with self.cond:
+            self.leave(k, family)
             self.cond.notify_all()
 
     async def wake(self) -> None:
@@ -188,8 +297,9 @@ class AsyncBalancer(_Core):
             self.cond.notify_all()
 
     @asynccontextmanager
-    async def lease(self, cost: float = 1.0, *, avoid: int | None = None) -> AsyncIterator[int]:
-        k = await self.acquire(cost, avoid=avoid)
+    async def lease(self, cost: float = 1.0, *, avoid: int | None = None,
+                    family: Hashable | None = None) -> AsyncIterator[int]:  # fmt: skip
+        k = await self.acquire(cost, avoid=avoid, family=family)
         ok = False
         try:
             yield k

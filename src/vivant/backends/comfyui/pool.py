@@ -10,8 +10,12 @@ endpoint. The role implementations (called from the engine's worker threads) han
   through the step's hook *before* posting it, and waits for it;
 - submits again a prompt lost to a restart, or moves it to another endpoint when its endpoint is down;
 - interrupts a job past its timeout (and runs the restart command, when one is configured);
-- between steps that load different models, asks every endpoint to free its memory (``POST /free``) and,
-  when configured, restarts it and waits until ``/system_stats`` answers.
+- when a job loads other model files than the jobs before it on an endpoint, sends it there only once at most
+  one job of the old models is left on that endpoint (the one running) and asks the server to free its memory
+  (``POST /free``, which ComfyUI carries out right after that job): each endpoint switches models at its own
+  pace, never reloading the old ones, even while the next step's jobs already wait in the pool;
+- between steps that load different models, when configured, restarts the servers and waits until
+  ``/system_stats`` answers.
 """
 
 from __future__ import annotations
@@ -61,6 +65,11 @@ class Job:
     label: str = ""
     cost: float = 1.0
     """Estimated work (seconds of video or speech; 1 for an image): what the endpoints' loads are counted in."""
+    models: frozenset[str] | None = None
+    """The model files it loads (default: those its workflow names)."""
+
+    def model_family(self) -> frozenset[str]:
+        return self.workflow.model_files() if self.models is None else self.models
 
 
 @dataclass
@@ -126,6 +135,7 @@ class ComfyPool:
         connect: WsConnect | None = None,
         urls: list[str] | None = None,
         key: str = "comfyui.endpoints",
+        switch_models: bool | None = None,
     ) -> None:
         self.urls = list(settings.endpoints if urls is None else urls)
         self.key = key
@@ -135,6 +145,9 @@ class ComfyPool:
         self.settings = settings
         self.client_id = client_id
         self.balancer = AsyncBalancer(self.urls, depth=settings.queue_depth or None)
+        self.switch_models = settings.free_between_steps if switch_models is None else switch_models
+        """Free an endpoint's memory when its jobs change model files (``comfyui.free_between_steps``)."""
+
         self.stats = PoolStats()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="comfyui-loop", daemon=True)
@@ -194,7 +207,7 @@ class ComfyPool:
         return {ep.url: (self.balancer.slots[ep.index].in_flight, self.balancer.slots[ep.index].work)
                 for ep in self.endpoints}  # fmt: skip
 
-    async def _pick(self, cost: float, avoid: Endpoint | None = None) -> Endpoint:
+    async def _pick(self, cost: float, avoid: Endpoint | None = None, family: object = None) -> Endpoint:
         """Take a place on the endpoint with the least work outstanding that is up (waiting, first come first
         served, while every one holds ``queue_depth`` jobs); :meth:`_release` gives it back."""
         deadline = time.monotonic() + self.settings.down_after
@@ -208,11 +221,31 @@ class ComfyPool:
             if time.monotonic() >= deadline:
                 raise ComfyEndpointDown(f"no ComfyUI endpoint of {self.key} answers: " + ", ".join(self.urls))
             await asyncio.sleep(min(1.0, self.settings.poll_interval))
-        k = await self.balancer.acquire(cost, avoid=None if avoid is None else avoid.index)
+        k = await self.balancer.acquire(cost, avoid=None if avoid is None else avoid.index, family=family or None)
         return self.endpoints[k]
 
     async def _release(self, ep: Endpoint, cost: float, *, ok: bool) -> None:
         await self.balancer.release(ep.index, cost, ok=ok)
+
+    def models_of(self, ep: Endpoint) -> object:
+        """The model files of the jobs last sent to ``ep`` (None before any)."""
+        return self.balancer.slots[ep.index].models
+
+    async def _switch_models(self, ep: Endpoint, family: frozenset[str], label: str) -> None:
+        """Before sending a job that loads ``family`` to ``ep``: wait while ``ep`` holds more than one job of other
+        models (:meth:`AsyncBalancer.enter_models`); when the job changes its models, ask the server to free its
+        memory, which it does right after the job running there, before ours."""
+        if not await self.balancer.enter_models(ep.index, family if self.switch_models else None):
+            return
+        try:
+            await ep.client.free()
+            self.stats.frees += 1
+            self.stats.events.append(f"free {ep.url}: next {label}")
+            log.info("%s: other models next (%s): POST /free", ep.url, label)
+        except ComfyError as e:
+            log.warning("%s: POST /free failed: %s", ep.url, e)
+        finally:
+            await self.balancer.switched(ep.index)
 
     def _mark_down(self, ep: Endpoint, why: str) -> None:
         self.balancer.mark_down(ep.index, max(self.settings.down_after, 1.0))
@@ -236,11 +269,15 @@ class ComfyPool:
         submissions = 0
         avoid: Endpoint | None = None
         while True:
-            ep = await self._pick(job.cost, avoid)
+            family = job.model_family() if self.switch_models else None
+            ep = await self._pick(job.cost, avoid, family)
             avoid = None
             prompt_id = str(uuid.uuid4())
             ok = False
+            entered = False
             try:
+                await self._switch_models(ep, family or frozenset(), job.label)
+                entered = True
                 await ep.client.ensure_connected()
                 values = dict(job.values)
                 for key in FILE_PLACEHOLDERS & set(values):
@@ -263,6 +300,7 @@ class ComfyPool:
                     await self.restart(ep, why=f"prompt {prompt_id} stuck past {self.settings.job_timeout:.0f} s")
                 raise
             except ComfyLost:
+                self.balancer.forget_models(ep.index)  # the server restarted: nothing is loaded
                 self.stats.resubmitted += 1
                 if submissions > self.settings.max_resubmits:
                     raise
@@ -274,6 +312,8 @@ class ComfyPool:
                 self.stats.moved += 1
                 avoid = ep
             finally:
+                if entered:
+                    await self.balancer.leave_models(ep.index, family or None)
                 await self._release(ep, job.cost, ok=ok)
                 ep.client.forget(prompt_id)
 
@@ -290,9 +330,12 @@ class ComfyPool:
                     hooks.endpoint(safe_url(ep.url))
                     await asyncio.to_thread(hooks.set_remote_id, rid)
                     self.balancer.take(ep.index, job.cost)  # already queued there: counted, never held back
+                    family = (job.model_family() or None) if self.switch_models else None
+                    self.balancer.enter(ep.index, family)  # already there: counted, never held back
                     try:
                         outcome = await ep.client.wait(rid, timeout=self.settings.job_timeout)
                     finally:
+                        await self.balancer.leave_models(ep.index, family)
                         await self._release(ep, job.cost, ok=True)
                     self.stats.adopted += 1
                     return await self._collect(ep, job, outcome, 0)
@@ -318,7 +361,8 @@ class ComfyPool:
 
     # -- between steps, restarts, preflight ------------------------------------------------------------------------
     def enter_step(self, step: str, workflow: Workflow | None) -> None:
-        """Called before a step: free (and maybe restart) the servers when the model family changes."""
+        """Called before a step: restart the servers when the model family changes and ``restart_between_steps``
+        is set (freeing memory happens per endpoint as its jobs change models: see :meth:`_switch_models`)."""
         self.call(self._enter_step(step, workflow))
 
     async def _enter_step(self, step: str, workflow: Workflow | None) -> None:
@@ -327,14 +371,8 @@ class ComfyPool:
         self._last_step = step
         if models is None or previous is None or previous == models:
             return
-        for ep in self._healthy_now():
-            if self.settings.free_between_steps:
-                try:
-                    await ep.client.free()
-                    self.stats.frees += 1
-                except ComfyError as e:
-                    log.warning("%s: POST /free failed: %s", ep.url, e)
-            if self.settings.restart_command and self.settings.restart_between_steps:
+        if self.settings.restart_command and self.settings.restart_between_steps:
+            for ep in self._healthy_now():
                 await self.restart(ep, why=f"before step {step} (other models)")
 
     async def restart(self, ep: Endpoint, *, why: str) -> None:
@@ -358,6 +396,7 @@ class ComfyPool:
                 raise ComfyConnectionError(f"{ep.url}: restart command {cmd!r} exited {proc.returncode}"
                                            + (f": {tail[0]}" if tail else ""))  # fmt: skip
             ep.object_info = None
+            self.balancer.forget_models(ep.index)
             deadline = time.monotonic() + self.settings.health_timeout
             await asyncio.sleep(0.2)
             while not await ep.client.healthy():

@@ -9,6 +9,7 @@ earlier attempt's prompt, per-node progress, the server's timing) come from the 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import random
 import socket
@@ -23,6 +24,7 @@ from vivant.config import Settings
 from vivant.roles import Box, Language, WordTiming
 from vivant.steps.base import current_context
 
+log = logging.getLogger(__name__)
 COMFY_STEPS = ("audio", "restore", "realistic", "transition", "lipsync", "outro")
 DEFAULT_WORKFLOWS = Path(__file__).resolve().parents[4] / "workflows"
 """The project's ``workflows/`` folder (used when ``comfyui.workflows`` names no file for a step)."""
@@ -75,10 +77,19 @@ class ComfyBackends:
 
     def _make_pool(self, key: str) -> ComfyPool:
         cs = self.settings.comfyui
+        # in overlap mode, steps of two lanes sharing these servers interleave their models: freeing the memory
+        # at each change would only make them reload
+        lanes = {self.settings.scheduler.resources.get(s, "gpu") for s in self.steps() if self.pool_key(s) == key}
+        shared = self.settings.scheduler.mode == "overlap" and len(lanes) > 1
+        if shared and cs.free_between_steps:
+            log.warning("ComfyUI servers of %s serve the lanes %s at once: memory is not freed between their "
+                        "models (give a lane its own servers in [comfyui.pools])",
+                        key, ", ".join(sorted(lanes)))  # fmt: skip
+        switch = cs.free_between_steps and not shared
         if key == "gpu":
-            return ComfyPool(cs, client_id=default_client_id(self.settings))
+            return ComfyPool(cs, client_id=default_client_id(self.settings), switch_models=switch)
         return ComfyPool(cs, client_id=f"{default_client_id(self.settings)}-{key}", urls=list(cs.pools[key]),  # type: ignore[index]
-                         key=f"comfyui.pools.{key}")  # fmt: skip
+                         key=f"comfyui.pools.{key}", switch_models=switch)  # fmt: skip
 
     def pool_for(self, step: str) -> ComfyPool:
         key = self.pool_key(step)
