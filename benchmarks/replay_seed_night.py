@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
@@ -209,7 +210,9 @@ class Pool:
         self.cpu = threading.Lock()
         self.conns = threading.local()
 
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any], placed: Callable[[], None] = lambda: None) -> dict[str, Any]:
+        """Run one job; ``placed`` is called once it has a place on a server (the ComfyUI pool records the
+        prompt id then, which tells the scheduler the job is queued there)."""
         if self.local:
             server = self.servers[0]
             with self.cpu:
@@ -218,15 +221,27 @@ class Pool:
                 t1 = time.time()
                 server.busy += t1 - t0
             return {"queue_wait": t0 - body["sent"], "compute": t1 - t0}
-        with self.balancer.lease(body["seconds"]) as k:  # the job's cost: its compute, as the roles estimate it
-            conns = self.conns.__dict__.setdefault("by_url", {})
-            url = self.urls[k]
-            if url not in conns:  # one kept-alive connection per worker thread and server
-                conns[url] = http.client.HTTPConnection(url.removeprefix("http://"), timeout=600)
-            conn = conns[url]
-            conn.request("POST", "/job", body=json.dumps(body), headers={"Content-Type": "application/json"})
-            answer: dict[str, Any] = json.loads(conn.getresponse().read())
-            return answer
+        # the job's cost is its compute, as the roles estimate it; as in the ComfyUI pool, a job of other models
+        # waits until one job of the old ones is left on its server (the replay's servers load on demand, so
+        # there is nothing to free), and never sends a server back to older models another server still has
+        with self.balancer.lease(body["seconds"], family=body["model"]) as k:
+            if self.balancer.enter_models(k, body["model"]):
+                self.balancer.switched(k)
+            try:
+                placed()
+                return self._post(k, body)
+            finally:
+                self.balancer.leave_models(k, body["model"])
+
+    def _post(self, k: int, body: dict[str, Any]) -> dict[str, Any]:
+        conns = self.conns.__dict__.setdefault("by_url", {})
+        url = self.urls[k]
+        if url not in conns:  # one kept-alive connection per worker thread and server
+            conns[url] = http.client.HTTPConnection(url.removeprefix("http://"), timeout=600)
+        conn = conns[url]
+        conn.request("POST", "/job", body=json.dumps(body), headers={"Content-Type": "application/json"})
+        answer: dict[str, Any] = json.loads(conn.getresponse().read())
+        return answer
 
 
 # -- scenarios -------------------------------------------------------------------------------------------------
@@ -278,13 +293,17 @@ SCENARIOS = [
 
 class FakeRoles:
     """What the engine asks of the roles, as the real registry answers: ComfyUI steps queue ``width`` units
-    ahead (``comfyui.max_in_flight``), every other backend runs one unit at a time."""
+    ahead (``comfyui.max_in_flight``) and may be handed over to the lane's next step while their last jobs run,
+    every other backend runs one unit at a time."""
 
     def __init__(self, width: int) -> None:
         self.width = width
 
     def parallel_units(self, backend: str) -> int:
         return self.width if backend == "comfyui" else 1
+
+    def early_handover(self, backend: str) -> bool:
+        return backend == "comfyui"
 
 
 def make_steps(sc: Scenario, pools: dict[str, Pool], jobs: dict[tuple[str, int, str], float],
@@ -298,7 +317,7 @@ def make_steps(sc: Scenario, pools: dict[str, Pool], jobs: dict[tuple[str, int, 
             answer = pools[sc.resources[name]].post({
                 "model": name, "seconds": jobs[(name, p, ctx.language or "")], "load": LOAD_MIN[name],
                 "sent": time.time(),
-            })  # fmt: skip
+            }, placed=lambda: ctx.set_remote_id(f"{name}-{p}-{ctx.language}"))  # fmt: skip
             (ctx.out / "out.txt").write_text(f"{name} {ctx.painting.key} {ctx.language}")
             return StepResult(artifacts={"out": "out.txt"}, backend=f"replay:{sc.resources[name]}", refused=refused,
                               queue_wait=answer["queue_wait"], compute=answer["compute"])  # fmt: skip

@@ -105,6 +105,8 @@ class _Lane:
     in_flight: int = 0
     t0: float = 0.0
     started: bool = False
+    draining: list[tuple[Step, float]] = field(default_factory=list)
+    """Earlier steps handed over with units still running (or to retry), and when each started."""
 
     @property
     def step(self) -> Step | None:
@@ -122,6 +124,9 @@ class _Retry:
 class _State:
     futures: dict[Future[tuple[StepResult, list[NewArtifact]]], tuple[_Lane, _Unit]] = field(default_factory=dict)
     running: set[UnitKey] = field(default_factory=set)
+    placed: set[UnitKey] = field(default_factory=set)
+    """Running units whose job has reached its server (their backend recorded its remote id)."""
+    attempt_units: dict[int, UnitKey] = field(default_factory=dict)
     retries: dict[UnitKey, _Retry] = field(default_factory=dict)
     errors: dict[UnitKey, str] = field(default_factory=dict)
     done: set[UnitKey] = field(default_factory=set)
@@ -218,7 +223,7 @@ class OverlapScheduler:
             self._settled_here = False
             for lane in self.lanes:
                 self._advance(lane, pool)
-            if all(lane.step is None for lane in self.lanes):
+            if all(lane.step is None and not lane.draining for lane in self.lanes):
                 return
             if self.s.futures:
                 self._settle_one(self._timeout())
@@ -233,6 +238,7 @@ class OverlapScheduler:
                 continue  # an item failed while starting (no attempts left): read the states again
             else:  # nothing running, nothing to retry, yet some lane cannot start: should never happen
                 stuck = [f"{lane.name}: step {lane.step.label}" for lane in self.lanes if lane.step is not None]
+                stuck += [f"{lane.name}: step {s.label}" for lane in self.lanes for s, _t in lane.draining]
                 raise RuntimeError("overlap scheduler stalled at " + ", ".join(stuck))
 
     def _timeout(self) -> float | None:
@@ -241,7 +247,14 @@ class OverlapScheduler:
         return max(0.0, min(r.due for r in self.s.retries.values()) - self.e.monotonic())
 
     def _advance(self, lane: _Lane, pool: ThreadPoolExecutor) -> None:
-        """Start what the lane can start; move it to its next step when its current one is done."""
+        """Start what the lane can start; move it to its next step when its current one is done, or handed over.
+
+        A step whose units all run on a remote queue (every one on its server, none waiting for inputs or a retry) is
+        *handed over* when the backend allows it (:meth:`Roles.early_handover`) and the lane's next step uses
+        the same backend: the next step's jobs join the queue behind the last ones, each server taking them up as
+        it finishes its own (the ComfyUI pool switches a server's models only once its old jobs are done), so no
+        GPU waits for the slowest one at the end of a step. The handed-over step keeps its retries."""
+        self._drain(lane, pool)
         while (step := lane.step) is not None:
             todo = self._todo(step)
             if not lane.started and todo:
@@ -252,27 +265,62 @@ class OverlapScheduler:
                 if enter is not None and backend in self._enter_ok:
                     enter(step.name, backend)
                 self.e._emit("step_started", self.batch_id, step=step, units=len(todo), resource=lane.name)
-            if not todo and lane.in_flight == 0:
+            if not todo and self._running(step) == 0:
                 if lane.started:
-                    self.e._emit("step_finished", self.batch_id, step=step,
-                                 seconds=round(self.e.monotonic() - lane.t0, 3), resource=lane.name)  # fmt: skip
+                    self._finished(lane, step, lane.t0)
                 lane.index += 1
                 lane.started = False
                 continue
-            width = self.e._parallel_units(self.e._backend_name(step))
-            now = self.e.monotonic()
-            for n, (item, lang) in enumerate(todo):
-                if lane.in_flight >= width:
-                    break
-                key = (item.id, step.number, lang)
-                if key in self.s.running or not self._ready(item, step, lang):
-                    continue
-                retry = self.s.retries.get(key)
-                if retry is not None and retry.due > now:
-                    continue
-                if not self._start(lane, item, step, lang, (n, len(todo)), pool):
-                    continue
+            self._start_ready(lane, step, todo, pool)
+            if self._hand_over(lane, step, todo):
+                lane.draining.append((step, lane.t0))
+                lane.index += 1
+                lane.started = False
+                continue
             return
+
+    def _start_ready(self, lane: _Lane, step: Step, todo: list[tuple[ItemRow, str]], pool: ThreadPoolExecutor) -> None:
+        """Start the units of ``step`` whose inputs are there and whose retry is due, within the lane's width."""
+        width = self.e._parallel_units(self.e._backend_name(step))
+        now = self.e.monotonic()
+        for n, (item, lang) in enumerate(todo):
+            if lane.in_flight >= width:
+                break
+            key = (item.id, step.number, lang)
+            if key in self.s.running or not self._ready(item, step, lang):
+                continue
+            retry = self.s.retries.get(key)
+            if retry is not None and retry.due > now:
+                continue
+            self._start(lane, item, step, lang, (n, len(todo)), pool)
+
+    def _running(self, step: Step) -> int:
+        return sum(1 for key in self.s.running if key[1] == step.number)
+
+    def _finished(self, lane: _Lane, step: Step, t0: float) -> None:
+        self.e._emit("step_finished", self.batch_id, step=step, seconds=round(self.e.monotonic() - t0, 3),
+                     resource=lane.name)  # fmt: skip
+
+    def _hand_over(self, lane: _Lane, step: Step, todo: list[tuple[ItemRow, str]]) -> bool:
+        """Whether the lane may start its next step while this one's last units still run (see :meth:`_advance`)."""
+        nxt = lane.steps[lane.index + 1] if lane.index + 1 < len(lane.steps) else None
+        backend = self.e._backend_name(step)
+        allowed = getattr(self.e.roles, "early_handover", None)
+        if nxt is None or allowed is None or not allowed(backend) or self.e._backend_name(nxt) != backend:
+            return False
+        # every unit left is on its way, and has reached its server: the next step's jobs then queue behind the
+        # last ones instead of overtaking one still on its way (which would send a server back to old models)
+        return all((item.id, step.number, lang) in self.s.placed for item, lang in todo)
+
+    def _drain(self, lane: _Lane, pool: ThreadPoolExecutor) -> None:
+        """Retries of handed-over steps; their end once nothing of theirs is left."""
+        for step, t0 in list(lane.draining):
+            todo = self._todo(step)
+            if not todo and self._running(step) == 0:
+                self._finished(lane, step, t0)
+                lane.draining.remove((step, t0))
+            elif todo:
+                self._start_ready(lane, step, todo, pool)
 
     def _start(self, lane: _Lane, item: ItemRow, step: Step, lang: str, position: tuple[int, int],
                pool: ThreadPoolExecutor) -> bool:  # fmt: skip
@@ -300,15 +348,22 @@ class OverlapScheduler:
         fut.add_done_callback(lambda f: self.inbox.put(("done", f)))
         self.s.futures[fut] = (lane, unit)
         self.s.running.add(key)
+        self.s.attempt_units[unit.attempt.id] = key
         lane.in_flight += 1
         return True
 
     def _set_remote_id(self, attempt_id: int, rid: str, endpoint: str | None) -> None:
-        if threading.current_thread() is threading.main_thread():
+        def record() -> None:
             self.store.set_remote_id(attempt_id, rid, endpoint)
+            key = self.s.attempt_units.get(attempt_id)
+            if key is not None:
+                self.s.placed.add(key)
+
+        if threading.current_thread() is threading.main_thread():
+            record()
             return
         done = threading.Event()
-        self.inbox.put(("call", (lambda: self.store.set_remote_id(attempt_id, rid, endpoint), done)))
+        self.inbox.put(("call", (record, done)))
         done.wait()
 
     def _settle_one(self, timeout: float | None) -> None:
@@ -329,6 +384,8 @@ class OverlapScheduler:
         lane.in_flight -= 1
         key = (unit.item.id, unit.step.number, unit.lang)
         self.s.running.discard(key)
+        self.s.placed.discard(key)
+        self.s.attempt_units.pop(unit.attempt.id, None)
         try:
             result, artifacts = fut.result()
         except BaseException as e:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from vivant.backends.balance import Balancer
@@ -12,6 +13,8 @@ from vivant.backends.comfyui.pool import JobResult
 from vivant.backends.comfyui.roles import ComfyBackends
 from vivant.backends.ffmpeg import probe
 from vivant.config import Settings
+from vivant.engine import BatchSummary
+from vivant.store import AttemptRow
 
 from .conftest import STANDIN, fast_settings
 from .server import ComfyTestServer
@@ -218,3 +221,83 @@ def test_status_shows_the_server_a_running_attempt_was_sent_to(tmp_path: Path, i
         assert seen and seen[0]["endpoint"] == a.url and seen[0]["resource"] == "gpu"
         assert describe(watcher, batch)["counts"] == {"COMPLETE": 1}
         watcher.close()
+
+
+def _family_night(tmp_path: Path, image: Path, urls: list[str], *,
+                  handover: bool) -> tuple[BatchSummary, list[AttemptRow]]:  # fmt: skip
+    """Five paintings through two ComfyUI steps of the GPU lane in overlap mode, each step loading its own
+    (named) model files; returns the store's attempts once the night is over."""
+    import shutil
+
+    from vivant.backends.comfyui.pool import Job, JobHooks
+    from vivant.backends.registry import Roles
+    from vivant.engine import Engine
+    from vivant.steps.base import Step, StepContext, StepResult
+    from vivant.store import NewPainting, Store
+
+    def family_step(name: str, models: frozenset[str]) -> Callable[[StepContext], StepResult]:
+        def run(ctx: StepContext) -> StepResult:
+            comfy = ctx.roles.comfyui
+            hooks = JobHooks(ctx.previous_remote_ids, ctx.set_remote_id, ctx.progress)
+            job = Job(comfy.workflow("restore"), {"image": ctx.painting.image_path, "width": 64, "height": 80},
+                      ctx.out, label=f"{ctx.painting.key} {name}", models=models)  # fmt: skip
+            got = comfy.pool_for(name).run(job, hooks)
+            got.path.rename(ctx.out / "out.png")
+            return StepResult(artifacts={"image": "out.png"}, backend="comfyui:test")
+
+        return run
+
+    steps = [Step(0, "restore", family_step("restore", frozenset({"flux.safetensors"})), resource="gpu"),
+             Step(1, "realistic", family_step("realistic", frozenset({"wan.safetensors"})), resource="gpu",
+                  needs=("restore",))]  # fmt: skip
+    settings = Settings().resolved(tmp_path)
+    settings.backends.restore = settings.backends.realistic = "comfyui"
+    settings.scheduler.mode = "overlap"
+    settings.retries.backoff_seconds = 0.0
+    settings.comfyui = fast_settings(*urls, queue_depth=2, restart_between_steps=not handover,
+                                     workflows={"restore": STANDIN / "restore.json",
+                                                "realistic": STANDIN / "realistic.json"})  # fmt: skip
+    store = Store.open(tmp_path / "vivant.db")
+    for i in range(5):
+        shutil.copy(image, tmp_path / f"p{i}.png")
+    store.add_paintings(NewPainting(key=f"p{i}", title=f"P{i}", artist="A", image_path=str(tmp_path / f"p{i}.png"))
+                        for i in range(5))  # fmt: skip
+    batch = store.create_batch([pid for pid, _ in store.painting_genres()], languages=["en"], seed=1)
+    roles = Roles(settings)
+    try:
+        summary = Engine(store, settings, roles=roles, steps=steps, sleep=lambda s: None).run(batch)
+    finally:
+        roles.comfyui.close()
+    attempts = store.attempts(batch_id=batch)
+    store.close()
+    return summary, attempts
+
+
+def test_overlap_hands_a_step_over_while_its_last_jobs_run_and_each_server_switches_models_once(
+    tmp_path: Path, image: Path
+) -> None:
+    with ComfyTestServer(tmp_path / "a") as a, ComfyTestServer(tmp_path / "b") as b:
+        a.faults.node_seconds = b.faults.node_seconds = 0.1
+        summary, attempts = _family_night(tmp_path, image, [a.url, b.url], handover=True)
+        assert summary.states == {"COMPLETE": 5}
+        step_of = {x.remote_id: x.step for x in attempts}
+        last_restore_end = max(end for srv in (a, b) for pid, _s, end in srv.stats.runs if step_of[pid] == 0)
+        first_realistic = min(start for srv in (a, b) for pid, start, _e in srv.stats.runs if step_of[pid] == 1)
+        assert first_realistic < last_restore_end, "a server took the next step while the other finished its last"
+        for srv in (a, b):
+            order = [step_of[pid] for pid, _s, _e in sorted(srv.stats.runs, key=lambda r: r[1])]
+            assert order == sorted(order), "each server: every restore before any realistic (models loaded once)"
+            assert srv.stats.frees == (1 if set(order) == {0, 1} else 0)
+            for _when, queued in srv.stats.free_at:
+                assert queued <= 1  # freed while its last old job ran (or idle)
+
+
+def test_without_hand_over_the_lane_waits_for_the_step_to_end(tmp_path: Path, image: Path) -> None:
+    with ComfyTestServer(tmp_path / "a") as a, ComfyTestServer(tmp_path / "b") as b:
+        a.faults.node_seconds = b.faults.node_seconds = 0.1
+        summary, attempts = _family_night(tmp_path, image, [a.url, b.url], handover=False)
+        assert summary.states == {"COMPLETE": 5}
+        step_of = {x.remote_id: x.step for x in attempts}
+        last_restore_end = max(end for srv in (a, b) for pid, _s, end in srv.stats.runs if step_of[pid] == 0)
+        first_realistic = min(start for srv in (a, b) for pid, start, _e in srv.stats.runs if step_of[pid] == 1)
+        assert first_realistic >= last_restore_end

@@ -94,6 +94,12 @@ class Roles:
         llm = self.settings.llm
         return llm.parallel * len(pool_urls(llm.base_url, llm.endpoints))
 
+    def early_handover(self, backend: str) -> bool:
+        """Whether the overlap scheduler may queue a lane's next step behind this one's last running jobs: yes
+        for ComfyUI (each server switches models once its old jobs are done), unless servers restart between
+        steps."""
+        return backend == "comfyui" and not self.settings.comfyui.restart_between_steps
+
     def enter_step(self, step: str, backend: str) -> None:
         if backend == "comfyui":
             self.comfyui.enter_step(step)
