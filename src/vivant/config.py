@@ -274,11 +274,14 @@ class ComfySettings(_Section):
     max_in_flight: Annotated[int, Field(ge=1, le=1024)] = 64
     """Jobs of one step queued on the servers at once (all of them, for a night of normal size)."""
     free_between_steps: bool = True
-    """POST /free (unload models, free memory) when the next step loads other model files."""
+    """POST /free (unload models, free memory) on a server when its next job loads other model files (sent while
+    its last job of the old models runs, so the server frees them right after it)."""
     restart_command: str = ""
     """Run to restart a server ({url}, {host}, {port} are filled in),
     e.g. "ssh {host} sudo systemctl restart comfyui"."""
     restart_between_steps: bool = False
+    """Restart the servers (``restart_command``) before a step that loads other model files; steps are then not
+    handed over early in overlap mode."""
     restart_after_timeout: bool = True
     health_timeout: Annotated[float, Field(gt=0)] = 180.0
     """Wait this long for /system_stats to answer after a restart."""
