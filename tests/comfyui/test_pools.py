@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections import Counter
@@ -9,16 +10,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vivant.backends.balance import Balancer
-from vivant.backends.comfyui.pool import JobResult
+from vivant.backends.comfyui.pool import Job, JobHooks, JobResult
 from vivant.backends.comfyui.roles import ComfyBackends
 from vivant.backends.ffmpeg import probe
+from vivant.backends.registry import Roles
+from vivant.batch import describe
 from vivant.config import Settings
-from vivant.engine import BatchSummary
-from vivant.store import AttemptRow
+from vivant.engine import BatchSummary, Engine
+from vivant.report import build_report
+from vivant.steps.base import Step, StepContext, StepResult
+from vivant.store import AttemptRow, NewPainting, Store
 
 from .conftest import STANDIN, fast_settings
 from .server import ComfyTestServer
 from .test_client import MakePool, restore_job, run_many
+from .test_engine_comfyui import STEPS
 
 
 def test_a_faster_endpoint_takes_more_jobs_and_none_holds_more_than_its_depth(
@@ -141,16 +147,24 @@ def test_balancer_serves_waiters_in_order_and_skips_a_server_marked_down() -> No
     assert bal.choose() == 0
 
 
+def _run_night(tmp_path: Path, image: Path, settings: Settings, steps: list[Step],
+               n: int) -> tuple[Store, int, BatchSummary]:  # fmt: skip
+    """``n`` copies of ``image`` as paintings, one English batch, run to the end with real roles."""
+    store = Store.open(tmp_path / "vivant.db")
+    for i in range(n):
+        shutil.copy(image, tmp_path / f"p{i}.png")
+    store.add_paintings(NewPainting(key=f"p{i}", title=f"P{i}", artist="A", image_path=str(tmp_path / f"p{i}.png"))
+                        for i in range(n))  # fmt: skip
+    batch = store.create_batch([pid for pid, _ in store.painting_genres()], languages=["en"], seed=1)
+    roles = Roles(settings)
+    try:
+        summary = Engine(store, settings, roles=roles, steps=steps, sleep=lambda s: None).run(batch)
+    finally:
+        roles.comfyui.close()
+    return store, batch, summary
+
+
 def test_a_night_on_two_endpoints_records_which_one_ran_each_attempt(tmp_path: Path, image: Path) -> None:
-    import shutil
-
-    from vivant.backends.registry import Roles
-    from vivant.engine import Engine
-    from vivant.report import build_report
-    from vivant.store import NewPainting, Store
-
-    from .test_engine_comfyui import STEPS
-
     with ComfyTestServer(tmp_path / "a") as a, ComfyTestServer(tmp_path / "b") as b:
         a.faults.node_seconds = b.faults.node_seconds = 0.05
         settings = Settings().resolved(tmp_path)
@@ -158,17 +172,7 @@ def test_a_night_on_two_endpoints_records_which_one_ran_each_attempt(tmp_path: P
         settings.retries.backoff_seconds = 0.0
         settings.comfyui = fast_settings(a.url, b.url.replace("http://", "http://user:secret@"),
                                          workflows={"restore": STANDIN / "restore.json"})  # fmt: skip
-        store = Store.open(tmp_path / "vivant.db")
-        for i in range(6):
-            shutil.copy(image, tmp_path / f"p{i}.png")
-        store.add_paintings(NewPainting(key=f"p{i}", title=f"P{i}", artist="A", image_path=str(tmp_path / f"p{i}.png"))
-                            for i in range(6))  # fmt: skip
-        batch = store.create_batch([pid for pid, _ in store.painting_genres()], languages=["en"], seed=1)
-        roles = Roles(settings)
-        try:
-            summary = Engine(store, settings, roles=roles, steps=STEPS, sleep=lambda s: None).run(batch)
-        finally:
-            roles.comfyui.close()
+        store, batch, summary = _run_night(tmp_path, image, settings, STEPS, 6)
         assert summary.states == {"COMPLETE": 6}
         attempts = store.attempts(batch_id=batch)
         assert {x.endpoint for x in attempts} == {a.url, b.url} and len(attempts) == 6  # no credentials stored
@@ -180,15 +184,6 @@ def test_a_night_on_two_endpoints_records_which_one_ran_each_attempt(tmp_path: P
 
 
 def test_status_shows_the_server_a_running_attempt_was_sent_to(tmp_path: Path, image: Path) -> None:
-    import shutil
-
-    from vivant.backends.registry import Roles
-    from vivant.batch import describe
-    from vivant.engine import Engine
-    from vivant.store import NewPainting, Store
-
-    from .test_engine_comfyui import STEPS
-
     with ComfyTestServer(tmp_path / "a") as a:
         a.faults.node_seconds = 0.3
         settings = Settings().resolved(tmp_path)
@@ -227,13 +222,6 @@ def _family_night(tmp_path: Path, image: Path, urls: list[str], *,
                   handover: bool) -> tuple[BatchSummary, list[AttemptRow]]:  # fmt: skip
     """Five paintings through two ComfyUI steps of the GPU lane in overlap mode, each step loading its own
     (named) model files; returns the store's attempts once the night is over."""
-    import shutil
-
-    from vivant.backends.comfyui.pool import Job, JobHooks
-    from vivant.backends.registry import Roles
-    from vivant.engine import Engine
-    from vivant.steps.base import Step, StepContext, StepResult
-    from vivant.store import NewPainting, Store
 
     def family_step(name: str, models: frozenset[str]) -> Callable[[StepContext], StepResult]:
         def run(ctx: StepContext) -> StepResult:
@@ -257,17 +245,7 @@ def _family_night(tmp_path: Path, image: Path, urls: list[str], *,
     settings.comfyui = fast_settings(*urls, queue_depth=2, restart_between_steps=not handover,
                                      workflows={"restore": STANDIN / "restore.json",
                                                 "realistic": STANDIN / "realistic.json"})  # fmt: skip
-    store = Store.open(tmp_path / "vivant.db")
-    for i in range(5):
-        shutil.copy(image, tmp_path / f"p{i}.png")
-    store.add_paintings(NewPainting(key=f"p{i}", title=f"P{i}", artist="A", image_path=str(tmp_path / f"p{i}.png"))
-                        for i in range(5))  # fmt: skip
-    batch = store.create_batch([pid for pid, _ in store.painting_genres()], languages=["en"], seed=1)
-    roles = Roles(settings)
-    try:
-        summary = Engine(store, settings, roles=roles, steps=steps, sleep=lambda s: None).run(batch)
-    finally:
-        roles.comfyui.close()
+    store, batch, summary = _run_night(tmp_path, image, settings, steps, 5)
     attempts = store.attempts(batch_id=batch)
     store.close()
     return summary, attempts

@@ -97,6 +97,18 @@ class _Core:
             return None
         return min(preferred, key=lambda k: (self.slots[k].work, self.slots[k].in_flight, k))
 
+    def queue(self, avoid: int | None, family: Hashable | None) -> tuple[int, int | None, Hashable | None]:
+        entry = (next(self._tickets), avoid, family)
+        self.waiting.append(entry)
+        return entry
+
+    def place(self, ticket: int, cost: float) -> int | None:
+        """Give waiting job ``ticket`` its place, if its turn has come (see :meth:`my_turn`)."""
+        k = self.my_turn(ticket)
+        if k is not None:
+            self.take(k, cost)
+        return k
+
     def my_turn(self, ticket: int) -> int | None:
         """The server for waiting job ``ticket`` if no job ahead of it can be placed now (else None)."""
         for t, avoid, family in self.waiting:
@@ -179,16 +191,12 @@ class Balancer(_Core):
         """A place on a server for a job (of model ``family``, when it loads models); blocks until one is free
         for it, first come first served among the jobs that can be placed."""
         with self._cond:
-            entry = (next(self._tickets), avoid, family)
-            self.waiting.append(entry)
+            entry = self.queue(avoid, family)
             try:
-                while True:
-                    k = self.my_turn(entry[0])
-                    if k is not None:
-                        self.take(k, cost)
-                        return k
+                while (k := self.place(entry[0], cost)) is None:
                     # a server marked down comes back on its own: look again then, at the latest
                     self._cond.wait(timeout=self.next_change())
+                return k
             finally:
                 self.waiting.remove(entry)
                 self._cond.notify_all()
@@ -255,16 +263,12 @@ class AsyncBalancer(_Core):
     async def acquire(self, cost: float = 1.0, *, avoid: int | None = None, family: Hashable | None = None) -> int:
         """As :meth:`Balancer.acquire`."""
         async with self.cond:
-            entry = (next(self._tickets), avoid, family)
-            self.waiting.append(entry)
+            entry = self.queue(avoid, family)
             try:
-                while True:
-                    k = self.my_turn(entry[0])
-                    if k is not None:
-                        self.take(k, cost)
-                        return k
+                while (k := self.place(entry[0], cost)) is None:
                     with suppress(TimeoutError):
                         await asyncio.wait_for(self.cond.wait(), self.next_change())
+                return k
             finally:
                 self.waiting.remove(entry)
                 self.cond.notify_all()
