@@ -210,7 +210,8 @@ class LLMSettings(_Section):
 
 
 class WhisperSettings(_Section):
-    """faster-whisper for step 7 (``backends.subtitles = "whisper"``)."""
+    """Whisper for step 7: faster-whisper in this process (``backends.subtitles = "whisper"``), or a server's
+    OpenAI-compatible ``/audio/transcriptions`` (``"openai"``: speaches/faster-whisper-server, LocalAI, vLLM)."""
 
     model_dir: Path | None = None
     """A CTranslate2 Whisper model folder (model.bin, config.json, tokenizer.json)."""
@@ -219,6 +220,21 @@ class WhisperSettings(_Section):
     beam_size: Annotated[int, Field(ge=1, le=10)] = 5
     min_matched: Annotated[float, Field(ge=0, le=1)] = 0.3
     """Below this share of script words heard, the voice's own timings are used instead (recorded)."""
+    base_url: str = ""
+    """``"openai"``: the transcription server (e.g. "http://llm-box:8000/v1"); empty: the ``[llm]`` servers."""
+    endpoints: list[str] = []
+    """More transcription servers sharing the work (with ``base_url``)."""
+    model: str = "whisper-1"
+    """``"openai"``: the model name the server knows (e.g. "Systran/faster-whisper-small")."""
+    api_key: SecretStr | None = None
+    api_key_env: str = ""
+
+    def key(self) -> SecretStr | None:
+        if self.api_key_env:
+            value = os.environ.get(self.api_key_env, "")
+            if value:
+                return SecretStr(value)
+        return self.api_key
 
 
 class RetrySettings(_Section):
@@ -316,7 +332,7 @@ class BackendSettings(_Section):
     realistic: Literal["local", "comfyui"] = "local"
     transition: Literal["local", "comfyui"] = "local"
     lipsync: Literal["local", "comfyui"] = "local"
-    subtitles: Literal["local", "whisper"] = "local"
+    subtitles: Literal["local", "whisper", "openai"] = "local"
     outro: Literal["local", "comfyui"] = "local"
     final: Literal["local"] = "local"
 
@@ -650,6 +666,8 @@ espeak_rate = 160
 # compute_type = "int8"
 # beam_size = 5
 # min_matched = 0.3              # below this share of words heard, the voice's own timings are used
+# base_url = ""                  # subtitles = "openai": a /audio/transcriptions server; empty: the [llm] servers
+# model = "whisper-1"            # the name that server knows
 
 [retries]
 attempts = 3               # first try plus two automatic retries

@@ -40,6 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
@@ -177,6 +178,14 @@ class ChatReply:
     """The server that answered (without credentials)."""
 
 
+@dataclass(frozen=True)
+class Form:
+    """A multipart form: plain fields (a list value repeats the field) and files as (name, bytes, type)."""
+
+    fields: dict[str, str | list[str]]
+    files: dict[str, tuple[str, bytes, str]]
+
+
 # -- the client -------------------------------------------------------------------------------------------------
 
 
@@ -293,7 +302,7 @@ class LLMClient:
                 raise LLMTimeout(f"{where}: no complete answer within {self.request_timeout:g} s")
 
     def _request(
-        self, method: str, path: str, body: dict[str, Any] | None, model: str | None = None
+        self, method: str, path: str, body: dict[str, Any] | None, model: str | None = None, form: Form | None = None
     ) -> tuple[int, bytes, bool, str]:
         """Send one request to a server of the pool; return (status, body bytes, SSE stream?, server used).
 
@@ -311,7 +320,7 @@ class LLMClient:
             where = self._where(model, self._names[k])
             ok = False
             try:
-                status, data, is_sse = self._send(self.base_urls[k], method, path, body, where)
+                status, data, is_sse = self._send(self.base_urls[k], method, path, body, where, form)
                 ok = True
             except (LLMConnectionError, _ConnectTimeout) as e:
                 last = e
@@ -333,13 +342,15 @@ class LLMClient:
         raise last
 
     def _send(
-        self, base_url: str, method: str, path: str, body: dict[str, Any] | None, where: str
+        self, base_url: str, method: str, path: str, body: dict[str, Any] | None, where: str, form: Form | None = None
     ) -> tuple[int, bytes, bool]:
-        """One request to one server; return (status, body bytes, whether it was an SSE stream)."""
+        """One request to one server (JSON ``body``, or a multipart ``form``); return (status, body bytes, whether
+        it was an SSE stream)."""
         url = f"{base_url}{path}"
         deadline = time.monotonic() + self.request_timeout
+        payload: dict[str, Any] = {"json": body} if form is None else {"data": form.fields, "files": form.files}
         try:
-            with self._http.stream(method, url, json=body, headers=self._headers()) as response:
+            with self._http.stream(method, url, headers=self._headers(), **payload) as response:
                 is_sse = response.headers.get("content-type", "").startswith("text/event-stream")
                 data = bytearray()
                 for chunk in self._chunks(response, deadline, where):
@@ -456,6 +467,33 @@ class LLMClient:
         self._local.server = server
         log.debug("%s: %d characters in %.1f s (%s)", where, len(reply.content), reply.seconds, reply.finish_reason)
         return reply
+
+    def transcribe(self, audio: Path, *, language: str, prompt: str = "", model: str | None = None) -> dict[str, Any]:
+        """``POST /audio/transcriptions`` (OpenAI's form: ``verbose_json`` with word timestamps): the server's
+        JSON answer. Served by speaches (faster-whisper-server), LocalAI, vLLM with a Whisper model..."""
+        fields: dict[str, str | list[str]] = {
+            "model": model or self.model, "language": language, "response_format": "verbose_json",
+            "timestamp_granularities[]": ["word", "segment"],
+        }  # fmt: skip
+        if prompt:
+            fields["prompt"] = prompt
+        try:
+            data = audio.read_bytes()
+        except OSError as e:
+            raise LLMError(f"{audio}: cannot read the audio ({e.strerror})") from None
+        kind = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".m4a": "audio/mp4"}.get(audio.suffix.lower(), "audio/wav")
+        form = Form(fields, {"file": (audio.name, data, kind)})
+        status, body, _sse, server = self._request("POST", "/audio/transcriptions", None, model, form)
+        where = self._where(model, server)
+        self._check_status(status, body, where)
+        self._local.server = server
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            raise LLMResponseError(f"{where}: the transcription is not JSON: {body[:80]!r}") from None
+        if not isinstance(answer, dict):
+            raise LLMResponseError(f"{where}: the transcription is not a JSON object")
+        return answer
 
     def structured(
         self,

@@ -134,6 +134,12 @@ class Roles:
 
     @property
     def transcriber(self) -> Transcriber:
+        if self.settings.backends.subtitles == "openai" and "transcriber" not in self._cache:
+            from vivant.backends.whisper import ApiWhisperTranscriber
+
+            s = self.settings
+            api: Transcriber = self._get("transcriber", lambda: ApiWhisperTranscriber(s.whisper, s.llm))
+            return api
         if self.settings.backends.subtitles == "whisper" and "transcriber" not in self._cache:
             from vivant.backends.whisper import WhisperTranscriber
 

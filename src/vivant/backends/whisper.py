@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import difflib
 import logging
+import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vivant.backends.zim import normalize
-from vivant.config import WhisperSettings
+from vivant.config import LLMSettings, WhisperSettings
 from vivant.errors import ConfigError, ExternalToolError
 from vivant.roles import Language, WordTiming
+
+if TYPE_CHECKING:
+    from vivant.backends.llm import LLMClient
 
 log = logging.getLogger(__name__)
 
@@ -107,25 +111,72 @@ def align_words(script: str, heard: list[WordTiming]) -> tuple[list[WordTiming],
     return out, matched / len(words)
 
 
-class WhisperTranscriber:
-    """The Transcriber backed by faster-whisper (CTranslate2), CPU or CUDA."""
+class _Aligning:
+    """What both Whisper transcribers share: hear the words, align the script onto them, fall back to the voice's
+    timings (``name`` and ``degraded`` describe this thread's last :meth:`align`)."""
 
-    def __init__(self, settings: WhisperSettings, *, model: Any = None) -> None:
-        if settings.model_dir is None and model is None:
-            raise ConfigError('whisper.model_dir is not set (needed by backends.subtitles = "whisper")')
+    base_name = "whisper"
+
+    def __init__(self, settings: WhisperSettings) -> None:
         self.settings = settings
-        self._model = model
-        self._fell_back: str | None = None
+        self._local = threading.local()
+
+    @property
+    def _fell_back(self) -> str | None:
+        value: str | None = getattr(self._local, "fell_back", None)
+        return value
+
+    @_fell_back.setter
+    def _fell_back(self, value: str | None) -> None:
+        self._local.fell_back = value
 
     @property
     def name(self) -> str:
-        folder = self.settings.model_dir.name if self.settings.model_dir else "model"
-        base = f"faster-whisper:{folder}"
-        return f"{base}->{self._fell_back}" if self._fell_back else base
+        return f"{self.base_name}->{self._fell_back}" if self._fell_back else self.base_name
 
     @property
     def degraded(self) -> bool:
         return self._fell_back is not None
+
+    def multilingual(self) -> bool:
+        return True
+
+    def transcribe(self, audio: Path, language: Language, prompt: str = "") -> list[WordTiming]:
+        raise NotImplementedError
+
+    def align(self, audio: Path, script: str, language: Language, voice_timings: list[WordTiming]) -> list[WordTiming]:
+        from vivant.backends.local.timings import VoiceTimings
+
+        self._fell_back = None
+        if language != "en" and not self.multilingual():
+            log.info("%s: the Whisper model is English-only; using the voice's timings for %s", audio.name, language)
+            self._fell_back = VoiceTimings.name
+            return VoiceTimings().align(audio, script, language, voice_timings)
+        heard = self.transcribe(audio, language, prompt=script)
+        words, share = align_words(script, heard)
+        log.info("%s: Whisper heard %d words, %.0f%% of the script's exactly", audio.name, len(heard), share * 100)
+        if share < self.settings.min_matched:
+            log.warning(
+                "%s: Whisper matched only %.0f%% of the script (min %.0f%%); using the voice's timings",
+                audio.name,
+                share * 100,
+                self.settings.min_matched * 100,
+            )
+            self._fell_back = VoiceTimings.name
+            return VoiceTimings().align(audio, script, language, voice_timings)
+        return words
+
+
+class WhisperTranscriber(_Aligning):
+    """The Transcriber backed by faster-whisper (CTranslate2), CPU or CUDA, in this process."""
+
+    def __init__(self, settings: WhisperSettings, *, model: Any = None) -> None:
+        if settings.model_dir is None and model is None:
+            raise ConfigError('whisper.model_dir is not set (needed by backends.subtitles = "whisper")')
+        super().__init__(settings)
+        self._model = model
+        folder = settings.model_dir.name if settings.model_dir else "model"
+        self.base_name = f"faster-whisper:{folder}"
 
     @property
     def model(self) -> Any:
@@ -172,24 +223,46 @@ class WhisperTranscriber:
             raise ExternalToolError(f"{audio.name}: faster-whisper failed: {e}") from None
         return heard
 
-    def align(self, audio: Path, script: str, language: Language, voice_timings: list[WordTiming]) -> list[WordTiming]:
-        from vivant.backends.local.timings import VoiceTimings
 
-        self._fell_back = None
-        if language != "en" and not self.multilingual():
-            log.info("%s: the Whisper model is English-only; using the voice's timings for %s", audio.name, language)
-            self._fell_back = VoiceTimings.name
-            return VoiceTimings().align(audio, script, language, voice_timings)
-        heard = self.transcribe(audio, language, prompt=script)
-        words, share = align_words(script, heard)
-        log.info("%s: Whisper heard %d words, %.0f%% of the script's exactly", audio.name, len(heard), share * 100)
-        if share < self.settings.min_matched:
-            log.warning(
-                "%s: Whisper matched only %.0f%% of the script (min %.0f%%); using the voice's timings",
-                audio.name,
-                share * 100,
-                self.settings.min_matched * 100,
-            )
-            self._fell_back = VoiceTimings.name
-            return VoiceTimings().align(audio, script, language, voice_timings)
-        return words
+class ApiWhisperTranscriber(_Aligning):
+    """The Transcriber backed by an OpenAI-compatible ``/audio/transcriptions`` server (``backends.subtitles =
+    "openai"``): Whisper on the LLM box, or any box. Its servers are ``[whisper] base_url`` + ``endpoints``, or
+    the ``[llm]`` ones when ``base_url`` is empty, shared like the LLM's (least loaded, failover)."""
+
+    def __init__(self, settings: WhisperSettings, llm: LLMSettings, *, client: LLMClient | None = None) -> None:
+        super().__init__(settings)
+        if client is None:
+            from vivant.backends.llm import LLMClient
+
+            own = bool(settings.base_url)
+            key = settings.key() if own else llm.key()
+            client = LLMClient(
+                settings.base_url if own else llm.base_url, settings.model,
+                more_urls=settings.endpoints if own else llm.endpoints, parallel=llm.parallel,
+                down_for=llm.down_for, api_key=key, connect_timeout=llm.connect_timeout,
+                read_timeout=llm.read_timeout, request_timeout=llm.request_timeout,
+            )  # fmt: skip
+        self.client = client
+        self.base_name = f"openai-whisper:{settings.model}"
+
+    def transcribe(self, audio: Path, language: Language, prompt: str = "") -> list[WordTiming]:
+        """Every word the server hears, from its ``words`` (or its segments' words)."""
+        answer = self.client.transcribe(audio, language=language, prompt=prompt, model=self.settings.model)
+        raw = answer.get("words")
+        if not isinstance(raw, list):
+            raw = [w for seg in answer.get("segments") or [] if isinstance(seg, dict) for w in seg.get("words") or []]
+        heard: list[WordTiming] = []
+        for w in raw:
+            try:
+                word, start, end = str(w["word"]).strip(), float(w["start"]), float(w["end"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if word and end >= start:
+                heard.append(WordTiming(word=word, start=start, end=max(end, start + 0.01)))
+        if not heard and str(answer.get("text", "")).strip():
+            log.warning("%s: the transcription server gave no word timestamps (only text); it may not support "
+                        "timestamp_granularities", audio.name)  # fmt: skip
+        from vivant.backends.openai_roles import note_server
+
+        note_server(self.client)
+        return heard
