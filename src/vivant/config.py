@@ -252,7 +252,7 @@ class SchedulerSettings(_Section):
     resources: dict[str, Literal["cpu", "gpu", "llm"]] = {}
     """Step name -> the resource it runs on (its lane in overlap mode, the resource its attempts record, and for a
     ComfyUI step the ``[comfyui.pools]`` servers it is sent to), e.g. audio = "llm" when the voice model lives on
-    the LLM box; default: the step's own (CPU for local ones)."""
+    the LLM box; default: the step's own (CPU for local backends, the LLM box for "openai" ones)."""
     order: Literal["inputs", "step"] = "inputs"
     """Overlap mode: the order a lane takes its steps in. "inputs": first the steps that wait on fewer steps of
     other resources (the GPU restores paintings while the LLM box writes scripts); "step": step order."""

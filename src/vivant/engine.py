@@ -294,13 +294,22 @@ class Engine:
     def _backend_name(self, step: Step) -> str:
         return getattr(self.settings.backends, step.backend_key or step.name, "local")
 
+    def resource_of(self, step: Step) -> str:
+        """Where a step runs (its attempts' resource, its lane in overlap mode): ``[scheduler.resources]`` first,
+        else the CPU for local backends, the LLM box for OpenAI-compatible ones, else the step's own."""
+        override = self.settings.scheduler.resources.get(step.name)
+        if override:
+            return override
+        backend = self._backend_name(step)
+        return {"local": "cpu", "openai": "llm"}.get(backend, step.resource)
+
     def _open_attempt(self, batch_id: int, item: ItemRow, painting: PaintingRow, step: Step, lang: str, *,
                       position: tuple[int, int],
                       remote_id_setter: Callable[[int, str, str | None], None] | None = None) -> _Unit:  # fmt: skip
         """Start an attempt row and build the context its step runs with (the folder is made by the runner)."""
         store = self.store
         backend = self._backend_name(step)
-        resource = self.settings.scheduler.resources.get(step.name) or ("cpu" if backend == "local" else step.resource)
+        resource = self.resource_of(step)
         previous = tuple(
             a.remote_id
             for a in reversed(store.attempts(item_id=item.id, include_superseded=False))

@@ -39,11 +39,8 @@ UnitKey = tuple[int, int, str]
 
 
 def resource_of(engine: Engine, step: Step) -> str:
-    """The lane a step runs in: ``[scheduler.resources]`` first, else the CPU for local backends, else its own."""
-    override = engine.settings.scheduler.resources.get(step.name)
-    if override:
-        return override
-    return "cpu" if engine._backend_name(step) == "local" else step.resource
+    """The lane a step runs in (:meth:`Engine.resource_of`)."""
+    return engine.resource_of(step)
 
 
 def lanes_of(engine: Engine) -> dict[str, list[Step]]:
