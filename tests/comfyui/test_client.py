@@ -278,7 +278,7 @@ def test_an_endpoint_frees_its_memory_when_its_jobs_change_models(server: ComfyT
     assert {r[0] for r in runs[:6]} == old_ids, "no new job ran before the old ones"
     assert runs[5][1] <= when <= runs[5][2]
     slot = pool.balancer.slots[0]
-    assert slot.models == wan and not +slot.held and slot.switches == 1 and not slot.switching
+    assert slot.models == wan and set(slot.held.values()) == {0} and slot.switches == 1 and not slot.switching
 
 
 def test_a_model_free_workflow_never_frees(server: ComfyTestServer, make_pool: MakePool, image: Path,
@@ -293,3 +293,4 @@ def test_a_model_free_workflow_never_frees(server: ComfyTestServer, make_pool: M
     job.models = frozenset({"wan.safetensors"})
     pool.run(job)  # the endpoint is idle: freed at once, before the job
     assert server.stats.frees == 1 and server.stats.free_at[0][1] == 0
+    assert set(pool.balancer.slots[0].held.values()) == {0}  # every job that went in came out

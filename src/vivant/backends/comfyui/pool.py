@@ -207,7 +207,8 @@ class ComfyPool:
         return {ep.url: (self.balancer.slots[ep.index].in_flight, self.balancer.slots[ep.index].work)
                 for ep in self.endpoints}  # fmt: skip
 
-    async def _pick(self, cost: float, avoid: Endpoint | None = None, family: object = None) -> Endpoint:
+    async def _pick(self, cost: float, avoid: Endpoint | None = None,
+                    family: frozenset[str] | None = None) -> Endpoint:  # fmt: skip
         """Take a place on the endpoint with the least work outstanding that is up (waiting, first come first
         served, while every one holds ``queue_depth`` jobs); :meth:`_release` gives it back."""
         deadline = time.monotonic() + self.settings.down_after
@@ -221,7 +222,7 @@ class ComfyPool:
             if time.monotonic() >= deadline:
                 raise ComfyEndpointDown(f"no ComfyUI endpoint of {self.key} answers: " + ", ".join(self.urls))
             await asyncio.sleep(min(1.0, self.settings.poll_interval))
-        k = await self.balancer.acquire(cost, avoid=None if avoid is None else avoid.index, family=family or None)
+        k = await self.balancer.acquire(cost, avoid=None if avoid is None else avoid.index, family=family)
         return self.endpoints[k]
 
     async def _release(self, ep: Endpoint, cost: float, *, ok: bool) -> None:
@@ -231,11 +232,15 @@ class ComfyPool:
         """The model files of the jobs last sent to ``ep`` (None before any)."""
         return self.balancer.slots[ep.index].models
 
-    async def _switch_models(self, ep: Endpoint, family: frozenset[str], label: str) -> None:
+    def _family(self, job: Job) -> frozenset[str] | None:
+        """The model files a job loads, as the balancer counts them (None: none, or model switching is off)."""
+        return (job.model_family() or None) if self.switch_models else None
+
+    async def _switch_models(self, ep: Endpoint, family: frozenset[str] | None, label: str) -> None:
         """Before sending a job that loads ``family`` to ``ep``: wait while ``ep`` holds more than one job of other
         models (:meth:`AsyncBalancer.enter_models`); when the job changes its models, ask the server to free its
         memory, which it does right after the job running there, before ours."""
-        if not await self.balancer.enter_models(ep.index, family if self.switch_models else None):
+        if not await self.balancer.enter_models(ep.index, family):
             return
         try:
             await ep.client.free()
@@ -269,14 +274,14 @@ class ComfyPool:
         submissions = 0
         avoid: Endpoint | None = None
         while True:
-            family = job.model_family() if self.switch_models else None
+            family = self._family(job)
             ep = await self._pick(job.cost, avoid, family)
             avoid = None
             prompt_id = str(uuid.uuid4())
             ok = False
             entered = False
             try:
-                await self._switch_models(ep, family or frozenset(), job.label)
+                await self._switch_models(ep, family, job.label)
                 entered = True
                 await ep.client.ensure_connected()
                 values = dict(job.values)
@@ -313,7 +318,7 @@ class ComfyPool:
                 avoid = ep
             finally:
                 if entered:
-                    await self.balancer.leave_models(ep.index, family or None)
+                    await self.balancer.leave_models(ep.index, family)
                 await self._release(ep, job.cost, ok=ok)
                 ep.client.forget(prompt_id)
 
@@ -330,7 +335,7 @@ class ComfyPool:
                     hooks.endpoint(safe_url(ep.url))
                     await asyncio.to_thread(hooks.set_remote_id, rid)
                     self.balancer.take(ep.index, job.cost)  # already queued there: counted, never held back
-                    family = (job.model_family() or None) if self.switch_models else None
+                    family = self._family(job)
                     self.balancer.enter(ep.index, family)  # already there: counted, never held back
                     try:
                         outcome = await ep.client.wait(rid, timeout=self.settings.job_timeout)
