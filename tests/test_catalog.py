@@ -353,3 +353,23 @@ def test_draw_large_catalog_without_images(wikiart: tuple[Store, ImportReport]) 
     store, report = wikiart
     assert draw(store, 20, seed=1) == []  # the WikiArt images are not here: every candidate is skipped
     assert report.portraits > 0
+
+
+def test_title_fr_and_gender_columns_are_imported(tmp_path: Path) -> None:
+    from vivant.catalog import parse_gender
+
+    assert [parse_gender(v) for v in ("F", "female", "Homme", "", None, "both")] == [
+        "female", "female", "male", None, None, None,
+    ]  # fmt: skip
+    img = tmp_path / "a.png"
+    img.write_bytes(b"x")
+    csv_path = tmp_path / "list.csv"
+    csv_path.write_text(
+        "file,title,artist,year,artist_died,titre,gender\n"
+        "a.png,The Blue Lady,Jane Doe,1850,1900,La Dame en bleu,woman\n",
+        encoding="utf-8",
+    )
+    with Store.open(tmp_path / "v.db") as store:
+        import_catalog(store, csv_path, CatalogSettings())
+        row = store.find_painting("The Blue Lady")
+    assert (row.title_fr, row.gender) == ("La Dame en bleu", "female")

@@ -314,6 +314,24 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+_GENDER_WORDS = {
+    "female": ("f", "female", "woman", "women", "femme", "feminine", "w"),
+    "male": ("m", "male", "man", "men", "homme", "masculine", "h"),
+}
+
+
+def parse_gender(value: object) -> str | None:
+    """A catalog's gender or voice column as ``female`` / ``male``; None when empty or not one of those."""
+    text = _text(value)
+    if text is None:
+        return None
+    word = text.lower()
+    for gender, words in _GENDER_WORDS.items():
+        if word in words:
+            return gender
+    return None
+
+
 # -- column mapping -------------------------------------------------------------------------------------------------
 _ALIASES: dict[str, tuple[str, ...]] = {
     "image": ("file", "image", "image_path", "path", "filename", "file_name", "filepath", "img", "image_file"),
@@ -327,6 +345,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "description": ("description", "desc", "caption", "about"),
     "key": ("key", "slug", "painting_key"),
     "is_portrait": ("is_portrait", "portrait"),
+    "title_fr": ("title_fr", "titre", "french_title", "title_french"),
+    "gender": ("gender", "voice", "sex", "sitter_gender"),
 }
 REQUIRED = ("title", "artist", "image")
 
@@ -350,6 +370,8 @@ class ColumnMap:
     description: str | None = None
     key: str | None = None
     is_portrait: str | None = None
+    title_fr: str | None = None
+    gender: str | None = None
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[str]) -> ColumnMap:
@@ -485,6 +507,8 @@ class _Raw:
     description: str | None = None
     key: str | None = None
     is_portrait: bool | None = None
+    title_fr: str | None = None
+    gender: str | None = None
     base: str = ""
     """Folder a relative image path is resolved against."""
 
@@ -567,6 +591,7 @@ class _Builder:
                 key=key, title=title, artist=artist, image_path=_absolute(image, r.base), year=year,
                 artist_died=died, genre=_text(r.genre), style=_text(r.style), tags=r.tags,
                 description=_text(r.description), is_portrait=portrait, source=source,
+                title_fr=_text(r.title_fr), gender=parse_gender(r.gender),
             )  # fmt: skip
 
     def _listed(self, r: _Raw, image: str) -> bool:
@@ -740,6 +765,7 @@ def _raw_from_mapping(obj: Mapping[str, Any], cols: Mapping[str, str], origin: s
         year=get("year"), artist_died=get("artist_died"), genre=_text(get("genre")), style=_text(get("style")),
         tags=_parse_tags(get("tags")), description=_text(get("description")), key=_text(get("key")),
         is_portrait=_parse_bool(portrait_value) if portrait_value is not None else None, base=base,
+        title_fr=_text(get("title_fr")), gender=_text(get("gender")),
     )  # fmt: skip
 
 

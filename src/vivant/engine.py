@@ -34,7 +34,7 @@ from vivant.backends.registry import Roles
 from vivant.config import Settings
 from vivant.errors import InputError, StepError, VivantError, WorkspaceError
 from vivant.events import Event, EventBus, EventKind
-from vivant.roles import Language, Painting
+from vivant.roles import Gender, Language, Painting
 from vivant.states import RUNNABLE, AttemptStatus, ItemState
 from vivant.steps import STEPS, Step, StepContext, StepResult
 from vivant.steps.base import running
@@ -49,7 +49,7 @@ def to_painting(row: PaintingRow) -> Painting:
     return Painting(
         id=row.id, key=row.key, title=row.title, artist=row.artist, year=row.year, artist_died=row.artist_died,
         genre=row.genre, style=row.style, image_path=Path(row.image_path), tags=row.tags,
-        description=row.description,
+        description=row.description, title_fr=row.title_fr, gender=cast("Gender | None", row.gender),
     )  # fmt: skip
 
 

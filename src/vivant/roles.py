@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from vivant.config import ChecksSettings
 
 Language = Literal["fr", "en"]
+Gender = Literal["female", "male", "unclear"]
 MAX_SCRIPT_WORDS = 150
 
 
@@ -38,6 +39,10 @@ class Painting(BaseModel):
     image_path: Path
     tags: tuple[str, ...] = ()
     description: str | None = None
+    title_fr: str | None = None
+    """The French title, when the catalog gives one (column ``title_fr``)."""
+    gender: Gender | None = None
+    """The sitter's gender as the catalog gives it (column ``gender`` or ``voice``); overrides step 0's guess."""
 
 
 # -- step 0 ---------------------------------------------------------------------------------------------------
@@ -65,6 +70,20 @@ class Check(BaseModel):
     note: str = ""
 
 
+class Sitter(BaseModel):
+    """Who is speaking: the sitter's apparent gender, where it came from and how sure it is.
+
+    ``source`` is one of ``catalog`` (a catalog column, which overrides the rest), ``title`` (words of the title
+    or metadata such as "Madame", "Lady", "Portrait of a Man"), ``faces`` (the face detector's classes),
+    ``vision-model`` (the production vision model's ``gender`` field), or ``none``.
+    """
+
+    gender: Gender = "unclear"
+    source: str = "none"
+    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    note: str = ""
+
+
 class Verdict(BaseModel):
     """Step 0's decision for one painting; written as ``verdict.json``."""
 
@@ -77,6 +96,7 @@ class Verdict(BaseModel):
     faces: list[Box] = []
     main_face: Box | None = None
     """Faces are in pixel coordinates of the *prepared* image (step 0's 1280 px output)."""
+    sitter: Sitter = Sitter()
     backend: str
     degraded: bool = False
 

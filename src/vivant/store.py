@@ -158,6 +158,13 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE attempts ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''
         """,
     ),
+    (
+        "0004_painting_title_fr_gender",
+        """
+        ALTER TABLE paintings ADD COLUMN title_fr TEXT;
+        ALTER TABLE paintings ADD COLUMN gender TEXT
+        """,
+    ),
 ]
 
 
@@ -176,6 +183,9 @@ class PaintingRow:
     description: str | None
     is_portrait: bool
     source: str
+    title_fr: str | None = None
+    gender: str | None = None
+    """The sitter's gender as the catalog gives it: "female", "male", or None (unknown)."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,8 @@ class NewPainting:
     description: str | None = None
     is_portrait: bool = False
     source: str = ""
+    title_fr: str | None = None
+    gender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -268,7 +280,7 @@ def _painting(r: sqlite3.Row) -> PaintingRow:
         id=r["id"], key=r["key"], title=r["title"], artist=r["artist"], year=r["year"],
         artist_died=r["artist_died"], genre=r["genre"], style=r["style"], image_path=r["image_path"],
         tags=tuple(json.loads(r["tags"])), description=r["description"], is_portrait=bool(r["is_portrait"]),
-        source=r["source"],
+        source=r["source"], title_fr=r["title_fr"], gender=r["gender"],
     )  # fmt: skip
 
 
@@ -463,18 +475,21 @@ class Store:
                 values = (
                     p.title, p.artist, p.year, p.artist_died, p.genre, p.style, p.image_path,
                     json.dumps(list(p.tags), ensure_ascii=False), p.description, int(p.is_portrait), p.source,
+                    p.title_fr, p.gender,
                 )  # fmt: skip
                 if p.key in existing:
                     c.execute(
                         "UPDATE paintings SET title=?, artist=?, year=?, artist_died=?, genre=?, style=?,"
-                        " image_path=?, tags=?, description=?, is_portrait=?, source=? WHERE key=?",
+                        " image_path=?, tags=?, description=?, is_portrait=?, source=?, title_fr=?, gender=?"
+                        " WHERE key=?",
                         (*values, p.key),
                     )
                     updated += 1
                 else:
                     c.execute(
                         "INSERT INTO paintings (title, artist, year, artist_died, genre, style, image_path, tags,"
-                        " description, is_portrait, source, key, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        " description, is_portrait, source, title_fr, gender, key, added_at)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (*values, p.key, now),
                     )
                     existing.add(p.key)
