@@ -320,6 +320,17 @@ class ComfySettings(_Section):
     """Frame rate the video models generate at (bound to vivant:fps; frames = seconds x this)."""
     words_per_second: Annotated[float, Field(gt=0)] = 2.5
     """Speech rate used to estimate vivant:seconds for TTS workflows."""
+    lipsync_window: str = ""
+    """Longest stretch of narration one lip-sync job makes: "5s" (seconds) or "77f" (frames at the workflow's
+    fps); the narration is cut into windows at pauses between words. Empty: the workflow's own ``"vivant":
+    {"window": ...}`` setting (none: the whole narration in one job); "0": one job."""
+    lipsync_mode: Literal["", "independent", "chained"] = ""
+    """independent: every window starts from the portrait (the windows of one painting run on several servers
+    at once); chained: each starts from the previous window's last frame, one after the other. Empty: the
+    workflow's own setting, else independent."""
+    lipsync_crossfade: Annotated[float, Field(ge=0, le=2)] = 0.2
+    """Seconds of crossfade at each cut between windows (the clips are made that much longer, so the joined clip
+    keeps the narration's length and clock)."""
 
 
 class BackendSettings(_Section):
@@ -689,6 +700,8 @@ backoff_seconds = 2.0
 # max_in_flight = 64         # jobs of one step queued at once
 # free_between_steps = true  # POST /free when the next step loads other models
 # restart_command = ""       # e.g. "ssh {{host}} sudo systemctl restart comfyui"
+# lipsync_window = ""        # "5s" or "77f": narration cut into windows at pauses; empty: the workflow's own
+# lipsync_mode = ""          # "independent" (windows on several GPUs at once) or "chained" (from the last frame)
 # [comfyui.pools]            # ComfyUI servers of other resources (steps moved in [scheduler.resources])
 # llm = ["http://llm-box:8188"]
 # [comfyui.workflows]        # your own API-format exports, bound by node titles (vivant:image, ...)

@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,42 @@ class Outcome:
     compute: float | None
 
 
+RECORDED_VERSION = (0, 3, 64)
+"""The release whose protocol ``shared/notes/comfyui-protocol.md`` records (no jobs API)."""
+
+
+def parse_version(text: object) -> tuple[int, ...] | None:
+    """``"0.3.64"`` -> ``(0, 3, 64)``; compared as numbers, so 0.10 > 0.9 (a suffix such as ``-rc1`` is dropped)."""
+    parts: list[int] = []
+    for piece in str(text or "").strip().lstrip("vV").split("."):
+        digits = ""
+        for ch in piece:
+            if not ch.isdigit():
+                break
+            digits += ch
+        if not digits:
+            break
+        parts.append(int(digits))
+        if len(digits) != len(piece):
+            break
+    return tuple(parts) or None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a server offers beyond the recorded 0.3.64 protocol."""
+
+    version: tuple[int, ...] | None = None
+    jobs: bool = False
+    """``GET /api/jobs`` and ``/api/jobs/{id}`` (Comfy-Org/ComfyUI PR #11054)."""
+    cancel: bool = False
+    """``POST /api/jobs/{id}/cancel`` (PR #14493)."""
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(map(str, self.version)) if self.version else "unknown"
+
+
 class ComfyClient:
     """One ComfyUI server. Use inside a running event loop; call :meth:`close` when done."""
 
@@ -122,6 +159,8 @@ class ComfyClient:
         self._closing = False
         self._queue_cache: tuple[float, set[str], set[str]] | None = None
         self._queue_lock = asyncio.Lock()
+        self._caps: Capabilities | None = None
+        self._caps_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"ComfyClient({self.base_url})"
@@ -161,6 +200,48 @@ class ComfyClient:
         except ComfyError:
             return False
         return True
+
+    async def capabilities(self) -> Capabilities:
+        """Read ``/system_stats``' ``comfyui_version`` and find out (once) whether the server has the jobs API
+        and its cancel route. Releases up to the recorded 0.3.64 are known to lack both and are not probed;
+        newer or unknown ones are asked with requests that change nothing (a one-item list, the cancel of an
+        id nobody uses, which answers ``{"cancelled": false}``)."""
+        async with self._caps_lock:
+            if self._caps is not None:
+                return self._caps
+            stats = await self.system_stats()
+            version = parse_version((stats.get("system") or {}).get("comfyui_version"))
+            jobs = cancel = False
+            if version is None or version > RECORDED_VERSION:
+                r = await self._request("GET", "/api/jobs", params={"limit": "1"})
+                jobs = r.status_code == 200 and isinstance(_json_or_none(r), dict) and "jobs" in (r.json() or {})
+                if jobs:
+                    probe = str(uuid.UUID(int=0))
+                    r = await self._request("POST", f"/api/jobs/{probe}/cancel")
+                    cancel = r.status_code == 200 and isinstance(_json_or_none(r), dict) and "cancelled" in r.json()
+            self._caps = Capabilities(version, jobs, cancel)
+            log.info("%s: ComfyUI %s (jobs API: %s, job cancel: %s)", self.base_url, self._caps.version_text,
+                     "yes" if jobs else "no", "yes" if cancel else "no")  # fmt: skip
+            return self._caps
+
+    async def job(self, prompt_id: str) -> dict[str, Any] | None:
+        """``GET /api/jobs/{id}``: the job (``status`` pending / in_progress / completed / failed; a finished
+        one carries ``outputs`` and ``execution_status``, the history entry's status) or None (404)."""
+        r = await self._request("GET", f"/api/jobs/{prompt_id}")
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise ComfyHTTPError(f"{self.base_url}/api/jobs/{prompt_id}", r.status_code, r.text)
+        data = _json_or_none(r)
+        if not isinstance(data, dict):
+            raise ComfyHTTPError(f"{self.base_url}/api/jobs/{prompt_id}", r.status_code, "not a job: " + r.text[:100])
+        return data
+
+    async def _jobs_api(self) -> bool:
+        try:
+            return (await self.capabilities()).jobs
+        except ComfyError:
+            return False
 
     async def upload(self, path: Path, name: str, *, subfolder: str = "vivant") -> str:
         """Upload any file through /upload/image; return the reference a graph uses (``subfolder/name``)."""
@@ -221,6 +302,9 @@ class ComfyClient:
 
     async def locate(self, prompt_id: str) -> str | None:
         """Where the server has ``prompt_id``: ``running``, ``pending``, ``done`` (history) or None."""
+        if await self._jobs_api():
+            job = await self.job(prompt_id)
+            return None if job is None else JOB_PLACES.get(str(job.get("status")), "done")
         if await self.history(prompt_id) is not None:
             return "done"
         running, pending = await self.queue_ids()
@@ -230,13 +314,28 @@ class ComfyClient:
 
     async def interrupt(self, prompt_id: str) -> None:
         """Stop ``prompt_id`` whether it runs or waits (the server ignores ids it is not running)."""
+        if await self._cancel_job(prompt_id):
+            return
         await self.cancel(prompt_id)
         with contextlib.suppress(ComfyError):
             await self._request("POST", "/interrupt", json={"prompt_id": prompt_id})
 
     async def cancel(self, prompt_id: str) -> None:
+        if await self._cancel_job(prompt_id):
+            return
         with contextlib.suppress(ComfyError):
             await self._request("POST", "/queue", json={"delete": [prompt_id]})
+
+    async def _cancel_job(self, prompt_id: str) -> bool:
+        """``POST /api/jobs/{id}/cancel`` where the server has it (running: interrupted; pending: dequeued;
+        finished or unknown: nothing). False when the server lacks it or the call failed (use the old routes)."""
+        try:
+            if not (await self.capabilities()).cancel:
+                return False
+            r = await self._request("POST", f"/api/jobs/{prompt_id}/cancel")
+        except ComfyError:
+            return False
+        return r.status_code == 200
 
     async def free(self) -> None:
         r = await self._request("POST", "/free", json={"unload_models": True, "free_memory": True})
@@ -378,15 +477,7 @@ class ComfyClient:
                 if not watch.done.is_set() and self.connected.is_set() and now - heard < self.t.poll_interval:
                     continue  # the socket is alive: keep listening
                 try:
-                    entry = await self.history(prompt_id)
-                    if entry is None and watch.done.is_set():
-                        for _ in range(5):  # the entry is written just before the final message; be patient
-                            await asyncio.sleep(0.05)
-                            entry = await self.history(prompt_id)
-                            if entry is not None:
-                                break
-                    if entry is None:
-                        running, pending = await self.queue_ids(max_age=self.t.poll_interval / 2)
+                    entry, running, pending = await self._poll(prompt_id, finished=watch.done.is_set())
                 except (ComfyConnectionError, ComfyTimeout, ComfyHTTPError) as e:
                     unreachable_since = unreachable_since or now
                     if now - unreachable_since >= self.t.down_after:
@@ -409,6 +500,47 @@ class ComfyClient:
                 watch.done.clear()
         finally:
             self.forget(prompt_id)
+
+    async def _poll(self, prompt_id: str, *, finished: bool) -> tuple[dict[str, Any] | None, set[str], set[str]]:
+        """(history entry when finished, running ids, pending ids): one ``GET /api/jobs/{id}`` where the server
+        has the jobs API, else ``/history/{id}`` then ``/queue``. ``finished``: the socket said it ended (the
+        entry is written just before that message; be patient)."""
+        jobs = await self._jobs_api()
+        running: set[str] = set()
+        pending: set[str] = set()
+        if jobs:
+            entry, running, pending = await self._poll_job(prompt_id)
+        else:
+            entry = await self.history(prompt_id)
+        for _ in range(5 if entry is None and finished else 0):
+            await asyncio.sleep(0.05)
+            if jobs:
+                entry, running, pending = await self._poll_job(prompt_id)
+            else:
+                entry = await self.history(prompt_id)
+            if entry is not None:
+                break
+        if entry is None and not jobs:
+            running, pending = await self.queue_ids(max_age=self.t.poll_interval / 2)
+        return entry, running, pending
+
+    async def _poll_job(self, prompt_id: str) -> tuple[dict[str, Any] | None, set[str], set[str]]:
+        """One ``GET /api/jobs/{id}`` in place of ``/history`` + ``/queue``: (history-like entry of a finished
+        job, {id} if running, {id} if pending)."""
+        job = await self.job(prompt_id)
+        if job is None:
+            return None, set(), set()
+        status = str(job.get("status"))
+        if status in ("completed", "failed"):
+            execution = job.get("execution_status") or {}
+            if not execution and status == "failed":
+                error = job.get("execution_error")
+                messages = [["execution_error", error]] if isinstance(error, dict) else []
+                execution = {"status_str": "error", "messages": messages}
+            entry = {"outputs": job.get("outputs") or {}, "status": execution or {"status_str": "success"}}
+            return entry, set(), set()
+        here = {prompt_id}
+        return None, (here if status == "in_progress" else set()), (here if status == "pending" else set())
 
     def _outcome(self, watch: Watch, entry: dict[str, Any]) -> Outcome:
         where = f"{self.base_url}: prompt {watch.prompt_id}"
@@ -457,3 +589,14 @@ class ComfyClient:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._ws_task
         await self._http.aclose()
+
+
+JOB_PLACES = {"pending": "pending", "in_progress": "running", "completed": "done", "failed": "done"}
+"""The jobs API's statuses as :meth:`ComfyClient.locate` names them."""
+
+
+def _json_or_none(r: httpx.Response) -> Any:
+    try:
+        return r.json()
+    except ValueError:
+        return None

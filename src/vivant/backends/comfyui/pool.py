@@ -322,6 +322,16 @@ class ComfyPool:
                 await self._release(ep, job.cost, ok=ok)
                 ep.client.forget(prompt_id)
 
+    def run_many(self, jobs: list[tuple[Job, JobHooks]]) -> list[JobResult | BaseException]:
+        """Run several jobs at once (blocking): each goes through :meth:`run`'s whole life, all of them on the
+        pool's balancer, so with several endpoints they spread over them. Returns each job's result or error,
+        in order; one job failing does not stop the others."""
+
+        async def all_of() -> list[JobResult | BaseException]:
+            return await asyncio.gather(*(self._run(job, hooks) for job, hooks in jobs), return_exceptions=True)
+
+        return self.call(all_of())
+
     async def _adopt(self, job: Job, hooks: JobHooks) -> JobResult | None:
         """Follow a prompt of an earlier attempt that a server still holds, instead of submitting again."""
         for rid in hooks.previous_remote_ids:

@@ -9,20 +9,28 @@ earlier attempt's prompt, per-node progress, the server's timing) come from the 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import random
+import shutil
 import socket
+import threading
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from vivant.backends import ffmpeg
+from vivant.backends.comfyui import windows
 from vivant.backends.comfyui.errors import WorkflowError
 from vivant.backends.comfyui.pool import ComfyPool, Job, JobHooks, JobResult
 from vivant.backends.comfyui.workflow import Workflow
 from vivant.config import Settings
+from vivant.errors import StepError
 from vivant.roles import Box, Language, WordTiming
-from vivant.steps.base import current_context
+from vivant.steps.base import StepContext, current_context
+from vivant.urls import safe_url
 
 log = logging.getLogger(__name__)
 COMFY_STEPS = ("audio", "restore", "realistic", "transition", "lipsync", "outro")
@@ -234,16 +242,67 @@ class ComfyVideoMaker(_ComfyRole):
 
 
 class ComfyLipSyncer(_ComfyRole):
+    """Step 6 on ComfyUI. A narration longer than the workflow's window is cut into windows at pauses between
+    words (:mod:`vivant.backends.comfyui.windows`); each window is one job, kept in a cache folder beside the
+    unit's folder under the hash of what it was made from, so a unit that failed or crashed after some windows
+    redoes only the others; the clips are crossfaded and the whole narration muxed by FFmpeg."""
+
     def __init__(self, backends: ComfyBackends) -> None:
         super().__init__(backends, "lipsync")
 
+    def window_settings(self) -> tuple[float, str, int]:
+        """(longest window in seconds, 0 for none; mode; the fps the workflow generates at)."""
+        cs = self.cs
+        wf = self.backends.workflow(self.step)
+        gen_fps = int(wf.options.get("fps") or cs.video_fps)
+        if cs.lipsync_window:
+            spec, where = cs.lipsync_window, "comfyui.lipsync_window"
+        else:
+            spec, where = wf.options.get("window") or 0, f"workflow {wf.name}: \"vivant\": {{\"window\"}}"
+        mode = cs.lipsync_mode or str(wf.options.get("mode") or "independent")
+        if mode not in ("independent", "chained"):
+            raise WorkflowError(f"workflow {wf.name}: mode {mode!r} is neither \"independent\" nor \"chained\"")
+        return windows.window_seconds(spec, gen_fps, where=where), mode, gen_fps
+
     def animate(self, portrait: Path, audio: Path, out: Path, *, face: Box | None, width: int, height: int,
-                fps: int) -> None:  # fmt: skip
+                fps: int, words: Sequence[WordTiming] | None = None) -> None:  # fmt: skip
         cs = self.cs
         seconds = ffmpeg.probe(audio).duration
+        max_seconds, mode, gen_fps = self.window_settings()
+        if max_seconds <= 0 or seconds <= max_seconds + 1e-9:
+            self._one_job(portrait, audio, out, width=width, height=height, fps=fps, seconds=seconds, gen_fps=gen_fps)
+            return
+        ctx = current_context()
+        if words is None:
+            words = self._words(ctx)
+        plan = windows.plan(words, seconds, max_seconds, crossfade=cs.lipsync_crossfade, fps=fps)
+        lang = (ctx.language if ctx is not None else None) or "all"
+        unit_dir = ctx.out if ctx is not None else out.parent
+        cache = unit_dir.parent / f".windows-{self.step}-{lang}"
+        cache.mkdir(parents=True, exist_ok=True)
+        run = _WindowRun(self, plan, portrait, audio, cache, width=width, height=height, fps=fps, gen_fps=gen_fps)
+        log.info("%s: %d windows of at most %.2f s (%s) for %.2f s of narration", run.label, len(plan), max_seconds,
+                 mode, seconds)  # fmt: skip
+        clips = run.chained() if mode == "chained" else run.independent()
+        windows.join(clips, plan, audio, out, duration=seconds, fps=fps)
+        run.report_timing()
+        shutil.rmtree(cache, ignore_errors=True)
+
+    def _words(self, ctx: StepContext | None) -> list[WordTiming]:
+        if ctx is None:
+            raise WorkflowError("windowed lip-sync needs the narration's word timings (step 2's timings.json)")
+        path = ctx.input("audio", "timings")
+        try:
+            return [WordTiming.model_validate(w) for w in json.loads(path.read_text(encoding="utf-8"))]
+        except (OSError, ValueError) as e:
+            raise StepError(f"{path}: cannot read the word timings: {e}") from None
+
+    def _one_job(self, portrait: Path, audio: Path, out: Path, *, width: int, height: int, fps: int, seconds: float,
+                 gen_fps: int) -> None:  # fmt: skip
+        cs = self.cs
         values = {
             **self._common(), "image": portrait, "audio": audio, "width": cs.video_width, "height": cs.video_height,
-            "fps": cs.video_fps, "seconds": round(seconds, 3), **frame_counts(seconds, cs.video_fps),
+            "fps": gen_fps, "seconds": round(seconds, 3), **frame_counts(seconds, gen_fps),
         }  # fmt: skip
         got = self._run(values, out.parent, cost=seconds)
         try:
@@ -252,6 +311,129 @@ class ComfyLipSyncer(_ComfyRole):
                         "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart", out])  # fmt: skip
         finally:
             got.path.unlink(missing_ok=True)
+
+
+class _WindowRun:
+    """The windows of one lip-sync unit: which are cached, the jobs of the others, and their timing."""
+
+    def __init__(self, role: ComfyLipSyncer, plan: list[windows.Window], portrait: Path, audio: Path, cache: Path,
+                 *, width: int, height: int, fps: int, gen_fps: int) -> None:  # fmt: skip
+        self.role, self.plan, self.portrait, self.audio, self.cache = role, plan, portrait, audio, cache
+        self.width, self.height, self.fps, self.gen_fps = width, height, fps, gen_fps
+        self.ctx = current_context()
+        self.label = role.step
+        if self.ctx is not None:
+            lang = f" [{self.ctx.language}]" if self.ctx.language else ""
+            self.label = f"{self.ctx.painting.key}: {role.step}{lang}"
+        self.results: list[JobResult] = []
+        self.done = 0
+        self.reused = 0
+        self._lock = threading.Lock()
+        wf = role.backends.workflow(role.step)
+        cs = role.cs
+        self.salt = windows.digest(wf.name, json.dumps(wf.graph, sort_keys=True), f"{cs.video_width}x{cs.video_height}",
+                                   str(gen_fps), f"{width}x{height}@{fps}")  # fmt: skip
+
+    def _key(self, w: windows.Window, start_image: Path) -> tuple[str, Path]:
+        seg = self.cache / f"w{w.index:03d}-{w.clip_start:.3f}-{w.clip_end:.3f}.wav"
+        if not seg.is_file():
+            tmp = seg.with_name(seg.stem + ".part.wav")
+            windows.cut_audio(self.audio, w.clip_start, w.clip_end, tmp)
+            tmp.replace(seg)
+        key = windows.digest(self.salt, f"{w.clip_start:.4f}-{w.clip_end:.4f}", seg.read_bytes(),
+                             start_image.read_bytes())  # fmt: skip
+        return key, seg
+
+    def _job(self, w: windows.Window, key: str, seg: Path, image: Path) -> tuple[Job, JobHooks]:
+        role, cs = self.role, self.role.cs
+        values = {
+            **role._common(), "image": image, "audio": seg, "width": cs.video_width, "height": cs.video_height,
+            "fps": self.gen_fps, "seconds": round(w.clip_seconds, 3), **frame_counts(w.clip_seconds, self.gen_fps),
+        }  # fmt: skip
+        prompt_file = self.cache / f"{key}.prompt"
+        previous = (prompt_file.read_text().strip(),) if prompt_file.is_file() else ()
+        ctx = self.ctx
+        n = len(self.plan)
+
+        def set_remote_id(rid: str) -> None:
+            prompt_file.write_text(rid + "\n")  # the window's own record, for a resumed unit to follow it
+            if ctx is not None:
+                with self._lock:  # one writer at a time into the attempt row
+                    ctx.set_remote_id(rid)
+
+        def progress(fraction: float, **detail: Any) -> None:
+            if ctx is not None:
+                ctx.progress((self.done + fraction) / n, window=w.index + 1, windows=n, **detail)
+
+        def endpoint(url: str) -> None:
+            if ctx is not None:
+                ctx.timing.endpoint = ctx.timing.endpoint or url
+
+        job = Job(role.backends.workflow(role.step), values, self.cache / f"{key}.job",
+                  label=f"{self.label} window {w.index + 1}/{n}", cost=w.clip_seconds)  # fmt: skip
+        return job, JobHooks(previous, set_remote_id, progress, endpoint)
+
+    def _keep(self, w: windows.Window, key: str, result: JobResult) -> Path:
+        clip = self.cache / f"{key}.mp4"
+        tmp = self.cache / f"{key}.part.mp4"
+        try:
+            windows.fit_clip(result.path, tmp, seconds=w.clip_seconds, width=self.width, height=self.height,
+                             fps=self.fps)  # fmt: skip
+            tmp.replace(clip)
+        finally:
+            shutil.rmtree(result.path.parent, ignore_errors=True)
+        self.results.append(result)
+        self.done += 1
+        return clip
+
+    def independent(self) -> list[Path]:
+        """Every window from the portrait, all submitted at once (spread over the pool's servers)."""
+        keys = [self._key(w, self.portrait) for w in self.plan]
+        clips = [self.cache / f"{key}.mp4" for key, _ in keys]
+        todo = [(w, key, seg) for w, (key, seg), clip in zip(self.plan, keys, clips, strict=True) if not clip.is_file()]
+        self.reused = self.done = len(self.plan) - len(todo)
+        if todo:
+            pool = self.role.backends.pool_for(self.role.step)
+            outcomes = pool.run_many([self._job(w, key, seg, self.portrait) for w, key, seg in todo])
+            errors: list[BaseException] = []
+            for (w, key, _), got in zip(todo, outcomes, strict=True):
+                if isinstance(got, BaseException):
+                    errors.append(got)
+                else:
+                    self._keep(w, key, got)
+            if errors:
+                log.warning("%s: %d of %d windows failed; the %d others are kept for the next attempt", self.label,
+                            len(errors), len(self.plan), len(self.plan) - len(errors))  # fmt: skip
+                raise errors[0]
+        return clips
+
+    def chained(self) -> list[Path]:
+        """Each window from the previous window's last frame, one after the other."""
+        clips: list[Path] = []
+        image = self.portrait
+        pool = self.role.backends.pool_for(self.role.step)
+        for w in self.plan:
+            key, seg = self._key(w, image)
+            clip = self.cache / f"{key}.mp4"
+            if clip.is_file():
+                self.reused += 1
+                self.done += 1
+            else:
+                job, hooks = self._job(w, key, seg, image)
+                self._keep(w, key, pool.run(job, hooks))
+            clips.append(clip)
+            image = windows.last_frame(clip, self.cache / f"{key}.last.png")
+        return clips
+
+    def report_timing(self) -> None:
+        if self.ctx is None or not self.results:
+            return
+        waits = [r.queue_wait for r in self.results if r.queue_wait is not None]
+        computes = [r.compute for r in self.results if r.compute is not None]
+        self.ctx.timing.queue_wait = min(waits) if waits else None
+        self.ctx.timing.compute = sum(computes) if computes else None
+        counts = Counter(safe_url(r.endpoint) for r in self.results)
+        self.ctx.timing.endpoint = counts.most_common(1)[0][0]
 
 
 class ComfyVoice(_ComfyRole):

@@ -51,6 +51,8 @@ DEFAULT_INPUTS: dict[str, tuple[str, ...]] = {
 }
 PLACEHOLDERS = frozenset(DEFAULT_INPUTS)
 OUTPUT = "output"
+OPTIONS_KEY = "vivant"
+"""A top-level key of a workflow file holding its settings for this program (not a node)."""
 MODEL_SUFFIXES = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft", ".onnx")
 _TOKEN = re.compile(r"vivant:([a-z0-9_]+)(?:\.([A-Za-z0-9_]+))?")
 _UPLOAD_FLAGS = ("image_upload", "video_upload", "audio_upload")
@@ -73,6 +75,9 @@ class Workflow:
     output_node: str
     path: Path | None = None
     custom_nodes: tuple[str, ...] = field(default=())
+    options: dict[str, Any] = field(default_factory=dict)
+    """The file's own settings, kept under a top-level ``"vivant"`` key (never sent to ComfyUI), e.g.
+    ``{"window": "77f", "fps": 16, "mode": "chained"}`` for a lip-sync workflow."""
 
     @classmethod
     def load(cls, path: Path) -> Workflow:
@@ -90,8 +95,13 @@ class Workflow:
             raise WorkflowError(f"workflow {name}: expected a JSON object of nodes")
         if "nodes" in data and "links" in data:
             raise WorkflowError(f"workflow {name}: this is ComfyUI's UI format; export it with 'Export (API)'")
+        options = data.get(OPTIONS_KEY, {})
+        if not isinstance(options, dict):
+            raise WorkflowError(f"workflow {name}: {OPTIONS_KEY!r} must be an object of settings")
         graph: dict[str, Any] = {}
         for node_id, node in data.items():
+            if node_id == OPTIONS_KEY:
+                continue
             if not isinstance(node, dict) or "class_type" not in node:
                 raise WorkflowError(f"workflow {name}: node {node_id} has no class_type")
             graph[str(node_id)] = node
@@ -115,7 +125,8 @@ class Workflow:
         if len(outputs) != 1:
             what = "no node is" if not outputs else f"{len(outputs)} nodes are"
             raise WorkflowError(f"workflow {name}: {what} titled 'vivant:output' (exactly one is needed)")
-        return cls(name=name, graph=graph, bindings=tuple(bindings), output_node=outputs[0], path=path)
+        return cls(name=name, graph=graph, bindings=tuple(bindings), output_node=outputs[0], path=path,
+                   options=dict(options))  # fmt: skip
 
     @property
     def placeholders(self) -> frozenset[str]:
