@@ -31,6 +31,8 @@ from aiohttp import WSMsgType, web
 from vivant.backends.ffmpeg import ffmpeg_exe
 
 OBJECT_INFO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "comfyui" / "object_info_0.3.64.json"
+FLAVOURS = {"0.3.64": "0.3.64", "2026": "0.36.0"}
+"""Server flavours and the ``comfyui_version`` each reports."""
 SAVE_NODES = {"SaveImage", "PreviewImage", "SaveVideo", "SaveAudio", "SaveAudioMP3", "SaveAnimatedWEBP"}
 FILE_INPUTS = {"LoadImage": "image", "LoadAudio": "audio", "LoadVideo": "file"}
 
@@ -51,6 +53,8 @@ class Faults:
     """Pause between 16 KiB chunks of /view (a slow download)."""
     view_stall: float = 0.0
     """Pause after the first chunk of /view (a stalled download)."""
+    fail_runs: set[int] = field(default_factory=set)
+    """Executed prompts (counted from 0 since the server was made) whose first node raises."""
 
 
 @dataclass
@@ -60,6 +64,7 @@ class Prompt:
     graph: dict[str, Any]
     client_id: str
     outputs: list[str]
+    create_time: int = 0
 
 
 @dataclass
@@ -75,12 +80,22 @@ class Stats:
     runs: list[tuple[str, float, float]] = field(default_factory=list)
     """(prompt id, start, end) of every executed prompt, server monotonic clock."""
     submitted: dict[str, int] = field(default_factory=dict)
+    routes: dict[str, int] = field(default_factory=dict)
+    """Requests per route (``"GET /history/{pid}"``, ``"GET /api/jobs/{job_id}"``...)."""
 
 
 class ComfyTestServer:
     """Run with ``with ComfyTestServer(root) as srv:``; ``srv.url`` is ``http://127.0.0.1:<port>``."""
 
-    def __init__(self, root: Path, *, port: int = 0, object_info: dict[str, Any] | None = None) -> None:
+    def __init__(self, root: Path, *, port: int = 0, object_info: dict[str, Any] | None = None,
+                 flavour: str = "0.3.64") -> None:  # fmt: skip
+        """``flavour``: "0.3.64" (the recorded protocol) or "2026" (also ``/api/jobs``, ``/api/jobs/{id}``,
+        ``POST /api/jobs/{id}/cancel`` as in Comfy-Org/ComfyUI PRs #11054 and #14493, version 0.36.0)."""
+        if flavour not in FLAVOURS:
+            raise ValueError(f"flavour {flavour!r}: one of {', '.join(FLAVOURS)}")
+        self.flavour = flavour
+        self.version = FLAVOURS[flavour]
+        self._executed = 0
         self.root = root
         self.input_dir, self.output_dir = root / "input", root / "output"
         self.input_dir.mkdir(parents=True, exist_ok=True)
@@ -115,7 +130,12 @@ class ComfyTestServer:
         return self
 
     async def _start(self) -> None:
-        app = web.Application(client_max_size=200 * 1024 * 1024)
+        app = web.Application(client_max_size=200 * 1024 * 1024, middlewares=[self._count])
+        if self.flavour != "0.3.64":
+            app.router.add_get("/api/jobs", self.get_jobs)
+            app.router.add_post("/api/jobs/cancel", self.cancel_jobs)
+            app.router.add_get("/api/jobs/{job_id}", self.get_job)
+            app.router.add_post("/api/jobs/{job_id}/cancel", self.cancel_job)
         for prefix in ("", "/api"):
             app.router.add_get(prefix + "/system_stats", self.system_stats)
             app.router.add_get(prefix + "/object_info", self.get_object_info)
@@ -232,10 +252,97 @@ class ComfyTestServer:
         await self._send(None, "status", {"status": self._exec_info()}, execution=False)
 
     # -- HTTP ---------------------------------------------------------------------------------------------------
+    @web.middleware
+    async def _count(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        info = request.match_info.route.resource
+        key = f"{request.method} {info.canonical if info is not None else request.path}"
+        self.stats.routes[key] = self.stats.routes.get(key, 0) + 1
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    def route_count(self, *keys: str) -> int:
+        """Requests made to these routes (with or without the ``/api`` prefix)."""
+        total = 0
+        for key in keys:
+            method, path = key.split(" ", 1)
+            total += self.stats.routes.get(key, 0)
+            if not path.startswith("/api/"):
+                total += self.stats.routes.get(f"{method} /api{path}", 0)
+        return total
+
+    # the jobs API (flavour "2026"): shapes as in Comfy-Org/ComfyUI server.py and comfy_execution/jobs.py
+    def _job_of(self, pid: str, *, full: bool) -> dict[str, Any] | None:
+        if pid in self.history:
+            entry = self.history[pid]
+            status = entry["status"]
+            messages = {m[0]: m[1] for m in status["messages"]}
+            end = next((messages[k] for k in ("execution_success", "execution_error", "execution_interrupted")
+                        if k in messages), {})  # fmt: skip
+            job: dict[str, Any] = {
+                "id": pid, "status": "completed" if status["status_str"] == "success" else "failed",
+                "priority": entry["prompt"][0], "create_time": entry["prompt"][3].get("create_time"),
+                "execution_start_time": messages.get("execution_start", {}).get("timestamp"),
+                "execution_end_time": end.get("timestamp"),
+                "outputs_count": sum(len(v) for o in entry["outputs"].values() for k, v in o.items()
+                                     if k != "animated" and isinstance(v, list)),
+            }  # fmt: skip
+            if "execution_error" in messages:
+                job["execution_error"] = messages["execution_error"]
+            if full:
+                job.update(outputs=entry["outputs"], execution_status=status,
+                           workflow={"prompt": entry["prompt"][2], "extra_data": entry["prompt"][3]})  # fmt: skip
+            return {k: v for k, v in job.items() if v is not None}
+        for p, where in [(self.running, "in_progress"), *((q, "pending") for q in self.pending)]:
+            if p is not None and p.prompt_id == pid:
+                return {"id": pid, "status": where, "priority": p.number, "create_time": p.create_time,
+                        "outputs_count": 0}  # fmt: skip
+        return None
+
+    async def get_jobs(self, request: web.Request) -> web.Response:
+        ids = [*([self.running.prompt_id] if self.running else []), *(p.prompt_id for p in self.pending),
+               *self.history]  # fmt: skip
+        jobs = [j for j in (self._job_of(pid, full=False) for pid in ids) if j is not None]
+        wanted = [x.strip() for x in request.query.get("status", "").split(",") if x.strip()]
+        if wanted:
+            jobs = [j for j in jobs if j["status"] in wanted]
+        jobs.sort(key=lambda j: j.get("create_time") or 0, reverse=True)
+        total = len(jobs)
+        offset = max(0, int(request.query.get("offset", 0)))
+        limit = int(request.query["limit"]) if "limit" in request.query else None
+        page = jobs[offset:] if limit is None else jobs[offset : offset + limit]
+        return web.json_response({"jobs": page, "pagination": {"offset": offset, "limit": limit, "total": total,
+                                                               "has_more": offset + len(page) < total}})  # fmt: skip
+
+    async def get_job(self, request: web.Request) -> web.Response:
+        job = self._job_of(request.match_info["job_id"], full=True)
+        if job is None:
+            return web.json_response({"error": "Job not found"}, status=404)
+        return web.json_response(job)
+
+    def _cancel(self, pid: str) -> bool:
+        self.stats.interrupts.append(pid)
+        if self.running is not None and self.running.prompt_id == pid:
+            self._interrupt = pid
+            return True
+        before = len(self.pending)
+        self.pending = [p for p in self.pending if p.prompt_id != pid]
+        return len(self.pending) < before
+
+    async def cancel_job(self, request: web.Request) -> web.Response:
+        return web.json_response({"cancelled": self._cancel(request.match_info["job_id"])})
+
+    async def cancel_jobs(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        ids = body.get("job_ids")
+        if not isinstance(ids, list):
+            return web.json_response({"error": "job_ids must be a list"}, status=400)
+        return web.json_response({"cancelled": any([self._cancel(str(i)) for i in ids])})
+
     async def system_stats(self, request: web.Request) -> web.Response:
         return web.json_response({
-            "system": {"os": "posix", "comfyui_version": "0.3.64", "python_version": "3.11", "embedded_python": False,
-                       "pytorch_version": "test", "argv": ["main.py", "--cpu"], "ram_total": 1, "ram_free": 1},
+            "system": {"os": "posix", "comfyui_version": self.version, "python_version": "3.11",
+                       "embedded_python": False, "pytorch_version": "test", "argv": ["main.py", "--cpu"],
+                       "ram_total": 1, "ram_free": 1},
             "devices": [{"name": "cpu", "type": "cpu", "index": None, "vram_total": 0, "vram_free": 0}],
         })  # fmt: skip
 
@@ -300,7 +407,8 @@ class ComfyTestServer:
             return web.json_response({"error": error, "node_errors": node_errors}, status=400)
         pid = str(body.get("prompt_id") or uuid.uuid4())
         self.stats.submitted[pid] = self.stats.submitted.get(pid, 0) + 1
-        self.pending.append(Prompt(number, pid, graph, str(body.get("client_id") or ""), outputs))
+        self.pending.append(Prompt(number, pid, graph, str(body.get("client_id") or ""), outputs,
+                                   int(time.time() * 1000)))  # fmt: skip
         self.stats.max_queue = max(self.stats.max_queue, self.queue_size())
         assert self._wake is not None
         self._wake.set()
@@ -521,6 +629,7 @@ class ComfyTestServer:
                 data = messages[-1][1]
             await self._send(sid, kind, data)
 
+        run_index, self._executed = self._executed, self._executed + 1
         await say("execution_start", {}, keep=True)
         await say("execution_cached", {"nodes": []}, keep=True)
         order = _topological(p.graph, p.outputs)
@@ -545,7 +654,7 @@ class ComfyTestServer:
                     await self._sleep(p, self.faults.node_seconds)
                 if cls == self.faults.hang_class:
                     await self._sleep(p, 3600)
-                if cls == self.faults.fail_class:
+                if cls == self.faults.fail_class or (n == 0 and run_index in self.faults.fail_runs):
                     raise RuntimeError(f"test failure in {cls}")
                 values[nid] = await self._run_node(p, nid, node, values)
                 if nid in p.outputs or cls in SAVE_NODES:
@@ -577,7 +686,8 @@ class ComfyTestServer:
         self.running = None
         await self._status()
         self.history[p.prompt_id] = {
-            "prompt": [p.number, p.prompt_id, p.graph, {"client_id": p.client_id}, p.outputs],
+            "prompt": [p.number, p.prompt_id, p.graph, {"client_id": p.client_id, "create_time": p.create_time},
+                       p.outputs],
             "outputs": outputs,
             "status": {"status_str": "success" if error is None else "error", "completed": error is None,
                        "messages": messages},

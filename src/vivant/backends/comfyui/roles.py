@@ -258,10 +258,10 @@ class ComfyLipSyncer(_ComfyRole):
         if cs.lipsync_window:
             spec, where = cs.lipsync_window, "comfyui.lipsync_window"
         else:
-            spec, where = wf.options.get("window") or 0, f"workflow {wf.name}: \"vivant\": {{\"window\"}}"
+            spec, where = wf.options.get("window") or 0, f'workflow {wf.name}: "vivant": {{"window"}}'
         mode = cs.lipsync_mode or str(wf.options.get("mode") or "independent")
         if mode not in ("independent", "chained"):
-            raise WorkflowError(f"workflow {wf.name}: mode {mode!r} is neither \"independent\" nor \"chained\"")
+            raise WorkflowError(f'workflow {wf.name}: mode {mode!r} is neither "independent" nor "chained"')
         return windows.window_seconds(spec, gen_fps, where=where), mode, gen_fps
 
     def animate(self, portrait: Path, audio: Path, out: Path, *, face: Box | None, width: int, height: int,

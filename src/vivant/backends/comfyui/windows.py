@@ -55,7 +55,7 @@ def window_seconds(spec: str | float | int, fps: int, *, where: str = "comfyui.l
     else:
         m = _SPEC.match(str(spec))
         if not m:
-            raise WorkflowError(f"{where}: {spec!r} is not a window length (e.g. \"5s\" or \"77f\")")
+            raise WorkflowError(f'{where}: {spec!r} is not a window length (e.g. "5s" or "77f")')
         value, unit = float(m.group(1)), (m.group(2) or "s")
     seconds = value / fps if unit.startswith("f") else value
     if seconds < 0:
