@@ -70,7 +70,7 @@ def plan(words: Sequence[WordTiming], duration: float, max_seconds: float, *, cr
     A cut goes into a pause (the gap between one word's end and the next one's start, or the silence before
     the first word / after the last), at a render frame boundary inside the pause when there is one, else at
     the pause's middle. Among the pauses that keep the window within ``max_seconds`` it takes the longest one
-    in the window's last third (a breath rather than a hurried join), else the latest. ``crossfade`` widens
+    in the window's last tenth (a breath rather than a hurried join), else the latest. ``crossfade`` widens
     the clips (not the windows) by half of it on each inner side. Raises :class:`StepError` when a single word
     (with its neighbours' pauses) is longer than a window.
     """
@@ -101,7 +101,7 @@ def plan(words: Sequence[WordTiming], duration: float, max_seconds: float, *, cr
             raise StepError(f"no pause between words within {max_seconds:.2f} s after {start:.2f} s of the "
                             f"narration (the word {word!r} would be cut): give the lip-sync workflow a longer "
                             "window")  # fmt: skip
-        late = [(t, gap) for t, gap in fitting if t >= start + max_seconds * 2 / 3]
+        late = [(t, gap) for t, gap in fitting if t >= start + max_seconds * 0.9]
         cut = max(late, key=lambda c: (c[1], c[0]))[0] if late else fitting[-1][0]
         windows.append(Window(len(windows), start, cut, start, cut))
         start = cut
