@@ -102,8 +102,7 @@ def test_overlap_night_on_two_gpu_boxes_and_a_tts_box(tmp_path: Path, paintings_
     assert {r for s, r, e in rows if s != 2} == {"gpu"}
 
 
-def test_night_with_a_45_s_narration_makes_one_clip_from_windows_on_two_endpoints(tmp_path: Path,
-                                                                                  paintings_dir: Path) -> None:  # fmt: skip
+def test_night_45_s_narration_one_clip_from_windows_on_two_endpoints(tmp_path: Path, paintings_dir: Path) -> None:
     """Must-show of issue 12: a 45 s narration and a 5 s window make one 45 s lip-sync clip from 9-10 jobs
     spread over two endpoints (independent windows)."""
     speech = json.loads((STANDIN / "audio.json").read_text())
