@@ -262,7 +262,14 @@ class ComfyLipSyncer(_ComfyRole):
         mode = cs.lipsync_mode or str(wf.options.get("mode") or "independent")
         if mode not in ("independent", "chained"):
             raise WorkflowError(f'workflow {wf.name}: mode {mode!r} is neither "independent" nor "chained"')
-        return windows.window_seconds(spec, gen_fps, where=where), mode, gen_fps
+        seconds = windows.window_seconds(spec, gen_fps, where=where)
+        frames = windows.spec_frames(spec)
+        if frames is not None and seconds > 0:
+            # the model's limit: each job's clip (its window plus the crossfade, its frame count rounded up to
+            # the 4n+1 / 8n+1 the workflow binds) must stay within it
+            slack = 7 if "frames_8n1" in wf.placeholders else 3 if "frames_4n1" in wf.placeholders else 0
+            seconds = max(seconds / 4, (frames - slack - 1) / gen_fps - cs.lipsync_crossfade)
+        return seconds, mode, gen_fps
 
     def animate(self, portrait: Path, audio: Path, out: Path, *, face: Box | None, width: int, height: int,
                 fps: int, words: Sequence[WordTiming] | None = None) -> None:  # fmt: skip

@@ -63,6 +63,14 @@ def window_seconds(spec: str | float | int, fps: int, *, where: str = "comfyui.l
     return seconds
 
 
+def spec_frames(spec: str | float | int) -> int | None:
+    """The frame count of a window given in frames (``"77f"``), else None (given in seconds)."""
+    if isinstance(spec, int | float):
+        return None
+    m = _SPEC.match(str(spec))
+    return int(float(m.group(1))) if m and (m.group(2) or "s").startswith("f") else None
+
+
 def plan(words: Sequence[WordTiming], duration: float, max_seconds: float, *, crossfade: float = 0.0,
          fps: int = 25) -> list[Window]:  # fmt: skip
     """Windows no longer than ``max_seconds`` covering ``[0, duration)``, cut only between words.
