@@ -145,3 +145,42 @@ def test_a_failure_mid_step_redoes_only_the_missing_windows(tmp_path: Path, imag
             pool.close()
         assert n >= 6 and srv.stats.posts == 4 + (n - 3), "the second attempt made only the windows left"
     assert abs(frame_count(out) - seconds * FPS) <= 1
+
+
+def test_a_window_the_server_finished_before_a_crash_is_collected_not_run_again(tmp_path: Path, image: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                                 ) -> None:  # fmt: skip
+    """The process dies after the server ran window 3 but before its clip was kept: the next attempt follows
+    the prompt id recorded for that window and downloads its output instead of posting it again."""
+    from vivant.backends.comfyui import windows as windows_module
+
+    seconds = 6.0
+    audio = narration(tmp_path, seconds)
+    words = speech(seconds, seed=5)
+    n = len(plan(words, seconds, 1.5))
+    real_fit = windows_module.fit_clip
+    calls = {"n": 0}
+
+    def dies_on_the_third(*args: object, **kw: object) -> Path:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("the process is killed")
+        return real_fit(*args, **kw)  # type: ignore[arg-type]
+
+    with ComfyTestServer(tmp_path / "comfy", flavour="2026") as srv:
+        pool = ComfyPool(fast_settings(srv.url), client_id="crash")
+        try:
+            syncer = backends(pool, tmp_path, lipsync_window="1.5s", lipsync_mode="chained").lipsyncer()
+            out = tmp_path / "unit" / "lipsync.mp4"
+            out.parent.mkdir()
+            monkeypatch.setattr(windows_module, "fit_clip", dies_on_the_third)
+            with pytest.raises(KeyboardInterrupt):
+                syncer.animate(image, audio, out, face=None, width=64, height=112, fps=FPS, words=words)
+            assert srv.stats.posts == 3 and len(list((tmp_path / ".windows-lipsync-all").glob("*.prompt"))) == 3
+            monkeypatch.setattr(windows_module, "fit_clip", real_fit)
+            syncer.animate(image, audio, out, face=None, width=64, height=112, fps=FPS, words=words)
+            assert pool.stats.adopted == 1
+        finally:
+            pool.close()
+        assert n >= 4 and srv.stats.posts == n, "every window posted once, the third one included"
+    assert abs(frame_count(out) - seconds * FPS) <= 1
