@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from vivant.config import Settings
 from vivant.roles import (
+    Gender,
     ImageEditor,
     Inspector,
     Language,
@@ -119,17 +120,32 @@ class Roles:
     def _uses_comfyui(self) -> bool:
         return "comfyui" in self._cache or "comfyui" in self.settings.backends.model_dump().values()
 
-    def voice_for(self, language: Language) -> Voice:
-        if self.settings.backends.audio == "comfyui" and "voice" not in self._cache:
-            comfy: Voice = self._get(f"voice:comfyui:{language}", lambda: self.comfyui.voice(language))
+    def voice_for(self, language: Language, gender: Gender = "unclear") -> Voice:
+        """The voice that speaks ``language`` for a sitter of ``gender`` (``[voice]``, ``[speech]`` or ComfyUI)."""
+        audio = self.settings.backends.audio
+        if audio == "comfyui" and "voice" not in self._cache:
+            comfy: Voice = self._get(
+                f"voice:comfyui:{language}:{gender}", lambda: self.comfyui.voice(language, gender)
+            )
             return comfy
+        if audio == "openai" and "voice" not in self._cache:
+            from vivant.backends.openai_speech import OpenAISpeech
+
+            s = self.settings
+            hears = s.backends.subtitles in ("whisper", "openai")
+            server = self._get(
+                "speech",
+                lambda: OpenAISpeech(s.speech, s.llm, transcriber=lambda: self.transcriber if hears else None),
+            )
+            spoken: Voice = server.voice_for(language, gender)
+            return spoken
         if "voice" in self._cache and not hasattr(self._cache["voice"], "voice_for"):
             plain: Voice = self._cache["voice"]
             return plain
         from vivant.backends.local.voice import LocalVoice
 
         local = self._get("voice", lambda: LocalVoice(self.settings.voice))
-        obj: Voice = local.voice_for(language)
+        obj: Voice = local.voice_for(language, gender)
         return obj
 
     @property

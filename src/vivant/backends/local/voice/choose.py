@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from vivant.backends.local.voice.espeak import MBROLA_GENDERS, EspeakVoice, MbrolaVoice, mbrola_installed
 from vivant.backends.local.voice.piper import PIPER_GENDERS, PiperVoice, piper_model_path
 from vivant.backends.local.voice.programs import FESTIVAL_GENDERS, FLITE_GENDERS, FestivalVoice, FliteVoice, PicoVoice
 from vivant.config import VoiceSettings
 from vivant.errors import ConfigError, StepError
-from vivant.roles import Gender, Voice
+from vivant.roles import Gender, Language, Voice, WordTiming
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +156,7 @@ class LocalVoice:
     def degraded_for(self, language: str, gender: Gender = "unclear") -> bool:
         """True when ``language`` is spoken by espeak-ng or by a voice of the other gender."""
         return self.choose(language, gender).degraded
+
+    def speak(self, text: str, language: Language, out_wav: Path) -> list[WordTiming]:
+        """Speak ``text`` with the voice for an unclear sitter of ``language``; see :meth:`Voice.speak`."""
+        return self.voice_for(language).speak(text, language, out_wav)
