@@ -60,7 +60,7 @@ def _voices(settings: Settings) -> list[Finding]:
                 named = {g: (chosen.get(g, "") if isinstance(chosen, dict) else chosen) or named[g] for g in genders}
             where = "speech server" if audio == "openai" else "ComfyUI vivant:voice"
             detail = ", ".join(f"{g}: {named[g] or '(empty)'}" for g in genders)
-            out.append(Finding(f"voice {lang}", all(named.values()), f"{where}: {detail}"))
+            out.append(Finding(f"voices {lang}", all(named.values()), f"{where}: {detail}"))
         return out
     from vivant.backends.local.voice import LocalVoice, install_command
 
@@ -76,7 +76,7 @@ def _voices(settings: Settings) -> list[Finding]:
             if c.better:
                 notes.append(f"better: {c.better}, install with `{install_command(c.better)}`")
             more = f" ({'; '.join(notes)})" if notes else ""
-            findings.append(Finding(f"voice {lang}/{gender}", True, f"{c.spec}{more}"))
+            findings.append(Finding(f"voices {lang}/{gender}", True, f"{c.spec}{more}"))
     return findings
 
 
