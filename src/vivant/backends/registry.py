@@ -93,7 +93,11 @@ class Roles:
         from vivant.backends.llm import pool_urls
 
         llm = self.settings.llm
-        return llm.parallel * len(pool_urls(llm.base_url, llm.endpoints))
+        servers = len(pool_urls(llm.base_url, llm.endpoints))
+        speech = self.settings.speech
+        if self.settings.backends.audio == "openai" and speech.base_url:  # the speech servers' own pool
+            servers = max(servers, len(pool_urls(speech.base_url, speech.endpoints)))
+        return llm.parallel * max(1, servers)
 
     def early_handover(self, backend: str) -> bool:
         """Whether the overlap scheduler may queue a lane's next step behind this one's last running jobs: yes
@@ -124,9 +128,7 @@ class Roles:
         """The voice that speaks ``language`` for a sitter of ``gender`` (``[voice]``, ``[speech]`` or ComfyUI)."""
         audio = self.settings.backends.audio
         if audio == "comfyui" and "voice" not in self._cache:
-            comfy: Voice = self._get(
-                f"voice:comfyui:{language}:{gender}", lambda: self.comfyui.voice(language, gender)
-            )
+            comfy: Voice = self._get(f"voice:comfyui:{language}:{gender}", lambda: self.comfyui.voice(language, gender))
             return comfy
         if audio == "openai" and "voice" not in self._cache:
             from vivant.backends.openai_speech import OpenAISpeech
