@@ -161,6 +161,7 @@ class VoiceSettings(_Section):
     fallback: dict[str, str] = {"fr": "espeak-ng:fr", "en": "espeak-ng:en-us"}
     """The voice of a language when none of its list is installed (espeak-ng: robotic, marked degraded)."""
     piper_voice: str = "en_US-joe-medium"
+    """Unused since the lists name piper voices (``piper:en_US-joe-medium``); kept so older files parse."""
     espeak_voices: dict[str, str] = {"fr": "fr", "en": "en-us"}
     """espeak-ng voice of a language that has no ``fallback`` entry."""
     espeak_rate: Annotated[int, Field(ge=80, le=400)] = 160

@@ -99,7 +99,11 @@ def model_for(language: str) -> tuple[str, Any] | None:
         for name, find in choices:
             if name in _MODELS:
                 return name, _MODELS[name]
-            folder = find()
+            try:
+                folder = find()
+            except StepError as e:  # e.g. a read-only cache: the words are timed another way
+                log.warning("whisper: %s", e)
+                folder = None
             if folder is None:
                 continue
             try:
