@@ -58,6 +58,7 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
                 "reason": item.reason,
                 "steps_done": done,
                 "degraded_steps": degraded,
+                "voices": {a.language: a.backend for a in attempts if a.step == 2 and a.status == "SUCCEEDED"},
                 "videos": {a.language: str(store.path.parent / a.path) for a in finals},
                 "thumbnails": {a.language: str(store.path.parent / a.path) for a in thumbs},
             }

@@ -136,10 +136,80 @@ class ReportSettings(_Section):
     exporter_resource: str = "gpu"
 
 
+class GenderVoices(_Section):
+    """The voices that may speak one language, per sitter's gender, best first (the first installed speaks).
+    A voice is ``ENGINE:NAME``: ``pico:fr-FR``, ``mbrola:fr4``, ``piper:en_US-joe-medium``,
+    ``festival:cmu_us_slt_arctic_hts``, ``flite:slt``, ``espeak-ng:fr``."""
+
+    female: list[str] = []
+    male: list[str] = []
+    unclear: list[str] = []
+    """A sitter whose gender step 0 could not tell (and the catalog does not give)."""
+
+
 class VoiceSettings(_Section):
+    """Step 2's embedded voices (``[backends] audio = "local"``): ``[voice.fr]``, ``[voice.en]``."""
+
+    fr: GenderVoices = GenderVoices(
+        female=["pico:fr-FR", "mbrola:fr4"], male=["mbrola:fr1"], unclear=["pico:fr-FR", "mbrola:fr1"]
+    )
+    en: GenderVoices = GenderVoices(
+        female=["pico:en-GB", "festival:cmu_us_slt_arctic_hts", "flite:slt"],
+        male=["piper:en_US-joe-medium", "flite:rms"],
+        unclear=["piper:en_US-joe-medium", "pico:en-GB"],
+    )
+    fallback: dict[str, str] = {"fr": "espeak-ng:fr", "en": "espeak-ng:en-us"}
+    """The voice of a language when none of its list is installed (espeak-ng: robotic, marked degraded)."""
     piper_voice: str = "en_US-joe-medium"
+    """Unused since the lists name piper voices (``piper:en_US-joe-medium``); kept so older files parse."""
     espeak_voices: dict[str, str] = {"fr": "fr", "en": "en-us"}
+    """espeak-ng voice of a language that has no ``fallback`` entry."""
     espeak_rate: Annotated[int, Field(ge=80, le=400)] = 160
+    mbrola_rate: Annotated[int, Field(ge=80, le=400)] = 150
+
+    def choices(self, language: str, gender: str) -> list[str]:
+        """The voices configured for ``language`` and ``gender`` (best first), then the fallback."""
+        table = getattr(self, language, None) if language in ("fr", "en") else None
+        listed: list[str] = list(getattr(table, gender, [])) if isinstance(table, GenderVoices) else []
+        last = self.fallback.get(language) or f"espeak-ng:{self.espeak_voices.get(language, language)}"
+        return [*listed, last] if last not in listed else listed
+
+
+class SpeechSettings(_Section):
+    """``[backends] audio = "openai"``: an OpenAI-compatible ``POST /v1/audio/speech`` server (Kokoro-FastAPI,
+    speaches, chatterbox-tts-api, Qwen3-TTS through vLLM-Omni...). Also the voice names that a ComfyUI TTS
+    workflow's ``vivant:voice`` receives when ``[comfyui] voices`` leaves a language empty."""
+
+    base_url: str = ""
+    """The speech server (e.g. "http://tts-box:8880/v1"); empty: the ``[llm]`` servers."""
+    endpoints: list[str] = []
+    """More speech servers sharing the work (with ``base_url``)."""
+    model: str = "tts-1"
+    voices: dict[str, dict[str, str]] = {
+        "fr": {"female": "nova", "male": "onyx", "unclear": "alloy"},
+        "en": {"female": "nova", "male": "onyx", "unclear": "alloy"},
+    }
+    """Voice name per language and sitter's gender (female, male, unclear)."""
+    instructions: dict[str, str] = {}
+    """Voice-design text per gender (``female``, ``male``, ``unclear``) or per ``LANG.GENDER`` (e.g. ``fr.female``),
+    sent as ``instructions`` (Qwen3-TTS VoiceDesign, gpt-4o-mini-tts); empty: not sent."""
+    speed: Annotated[float, Field(ge=0.25, le=4.0)] = 1.0
+    api_key: SecretStr | None = None
+    api_key_env: str = ""
+
+    def voice(self, language: str, gender: str) -> str:
+        table = self.voices.get(language, {})
+        return table.get(gender) or table.get("unclear") or ""
+
+    def instruction(self, language: str, gender: str) -> str:
+        return self.instructions.get(f"{language}.{gender}") or self.instructions.get(gender, "")
+
+    def key(self) -> SecretStr | None:
+        if self.api_key_env:
+            value = os.environ.get(self.api_key_env, "")
+            if value:
+                return SecretStr(value)
+        return self.api_key
 
 
 NudityLevel = Literal["none", "suggestive", "partial", "explicit"]
@@ -311,8 +381,9 @@ class ComfySettings(_Section):
         "lipsync": "A person speaking calmly to the camera, natural head motion, static camera.",
     }
     negative_prompt: str = "blurry, distorted face, extra limbs, text, watermark"
-    voices: dict[str, str] = {"fr": "", "en": ""}
-    """Speaker name per language, for TTS workflows that bind vivant:voice."""
+    voices: dict[str, str | dict[str, str]] = {"fr": "", "en": ""}
+    """Speaker name per language, or per language and sitter's gender (``{female = "...", male = "..."}``), for TTS
+    workflows that bind vivant:voice; empty: ``[speech] voices``."""
     video_width: Annotated[int, Field(ge=64, le=4096, multiple_of=16)] = 480
     video_height: Annotated[int, Field(ge=64, le=4096, multiple_of=16)] = 832
     """Size the video models generate at (bound to vivant:width/height); the clip is scaled to the render size."""
@@ -338,7 +409,7 @@ class BackendSettings(_Section):
 
     prepare: Literal["local", "openai"] = "local"
     script: Literal["local", "openai"] = "local"
-    audio: Literal["local", "comfyui"] = "local"
+    audio: Literal["local", "comfyui", "openai"] = "local"
     restore: Literal["local", "comfyui"] = "local"
     realistic: Literal["local", "comfyui"] = "local"
     transition: Literal["local", "comfyui"] = "local"
@@ -430,6 +501,7 @@ class Settings(_Section):
     render: RenderSettings = RenderSettings()
     report: ReportSettings = ReportSettings()
     voice: VoiceSettings = VoiceSettings()
+    speech: SpeechSettings = SpeechSettings()
     llm: LLMSettings = LLMSettings()
     whisper: WhisperSettings = WhisperSettings()
     retries: RetrySettings = RetrySettings()
@@ -638,8 +710,31 @@ exporter_metric = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
 exporter_resource = "gpu"
 
 [voice]
-piper_voice = "en_US-joe-medium"
+# Step 2's embedded voices per language and sitter's gender, best first: the first one installed speaks
+# (`vivant doctor` shows which, and the command that installs a better one). MBROLA voices: no commercial use.
+fallback = {{ fr = "espeak-ng:fr", en = "espeak-ng:en-us" }}  # none of a list installed (robotic, degraded)
 espeak_rate = 160
+mbrola_rate = 150
+[voice.fr]
+female = ["pico:fr-FR", "mbrola:fr4"]
+male = ["mbrola:fr1"]
+unclear = ["pico:fr-FR", "mbrola:fr1"]
+[voice.en]
+female = ["pico:en-GB", "festival:cmu_us_slt_arctic_hts", "flite:slt"]
+male = ["piper:en_US-joe-medium", "flite:rms"]
+unclear = ["piper:en_US-joe-medium", "pico:en-GB"]
+
+# A speech server (POST /v1/audio/speech) when [backends] sets audio = "openai". Uncomment to set.
+# [speech]
+# base_url = ""                  # e.g. "http://tts-box:8880/v1"; empty: the [llm] servers
+# model = "tts-1"
+# speed = 1.0
+# [speech.voices]
+# fr = {{ female = "nova", male = "onyx", unclear = "alloy" }}
+# en = {{ female = "nova", male = "onyx", unclear = "alloy" }}
+# [speech.instructions]          # voice design (Qwen3-TTS VoiceDesign): per gender or "fr.female"...
+# female = "A warm, calm woman's voice, speaking slowly."
+# male = "A deep, calm man's voice, speaking slowly."
 
 # An OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, llama-swap) used when [backends] sets
 # prepare = "openai" (the image check) or script = "openai" (facts, then the script). Uncomment to set.

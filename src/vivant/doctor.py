@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vivant.config import Settings
+from vivant.roles import Gender
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,38 @@ def _fonts(settings: Settings) -> Finding:
     return Finding("fonts", True, str(d))
 
 
-def _voices(settings: Settings) -> Finding:
-    from vivant.backends.local.voice import LocalVoice
+def _voices(settings: Settings) -> list[Finding]:
+    """The voice each language x sitter's gender will get, and the one command that installs a better one."""
+    audio = settings.backends.audio
+    genders: tuple[Gender, ...] = ("female", "male", "unclear")
+    if audio != "local":
+        s = settings.speech
+        out = []
+        for lang in settings.languages:
+            named = {g: s.voice(lang, g) for g in genders}
+            if audio == "comfyui":
+                chosen = settings.comfyui.voices.get(lang, "")
+                named = {g: (chosen.get(g, "") if isinstance(chosen, dict) else chosen) or named[g] for g in genders}
+            where = "speech server" if audio == "openai" else "ComfyUI vivant:voice"
+            detail = ", ".join(f"{g}: {named[g] or '(empty)'}" for g in genders)
+            out.append(Finding(f"voices {lang}", all(named.values()), f"{where}: {detail}"))
+        return out
+    from vivant.backends.local.voice import LocalVoice, install_command
 
     voice = LocalVoice(settings.voice)
-    names = [f"{lang}: {voice.voice_for(lang).name}" for lang in settings.languages]
-    return Finding("voices", True, "; ".join(names))
+    findings = []
+    for lang in settings.languages:
+        for gender in genders:
+            c = voice.choose(lang, gender)
+            notes = []
+            if c.degraded:
+                notes.append("degraded: " + ("robotic espeak-ng" if c.spec.startswith("espeak-ng") else
+                                             f"a {c.gender} voice"))  # fmt: skip
+            if c.better:
+                notes.append(f"better: {c.better}, install with `{install_command(c.better)}`")
+            more = f" ({'; '.join(notes)})" if notes else ""
+            findings.append(Finding(f"voices {lang}/{gender}", True, f"{c.spec}{more}"))
+    return findings
 
 
 def _zim(settings: Settings) -> Finding:

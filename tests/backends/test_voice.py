@@ -186,12 +186,10 @@ def test_empty_text(text: str, tmp_path: Path) -> None:
 def test_local_voice_routes_languages(tmp_path: Path) -> None:
     local = LocalVoice(VoiceSettings())
     assert isinstance(local, Voice)
-    assert local.name == "local:piper+espeak-ng"
-    assert local.voice_for("en").name == "local:piper:en_US-joe-medium"
-    assert local.voice_for("fr").name == "local:espeak-ng:fr"
-    assert local.voice_for("de").name == "local:espeak-ng:de"
-    assert local.degraded_for("en") is False
-    assert local.degraded_for("fr") is True
+    assert local.voice_for("en", "male").name == "local:piper:en_US-joe-medium"
+    assert local.voice_for("de").name == "local:espeak-ng:de"  # no list for German: the espeak-ng fallback
+    assert local.degraded_for("en", "male") is False
+    assert local.degraded_for("de") is True
     assert local.voice_for("fr") is local.voice_for("fr")
     timings = local.speak("Bonjour, je suis un tableau.", "fr", tmp_path / "fr.wav")
     assert [t.word for t in timings] == ["Bonjour,", "je", "suis", "un", "tableau."]

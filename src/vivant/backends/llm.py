@@ -495,6 +495,14 @@ class LLMClient:
             raise LLMResponseError(f"{where}: the transcription is not a JSON object")
         return answer
 
+    def speech(self, body: dict[str, Any], *, model: str | None = None) -> bytes:
+        """``POST /audio/speech`` (OpenAI's form: model, voice, input, response_format...): the audio bytes.
+        Served by Kokoro-FastAPI, speaches, chatterbox-tts-api, vLLM-Omni (Qwen3-TTS)..."""
+        status, data, _sse, server = self._request("POST", "/audio/speech", body, model)
+        self._check_status(status, data, self._where(model, server))
+        self._local.server = server
+        return data
+
     def structured(
         self,
         messages: list[Message],

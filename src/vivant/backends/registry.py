@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from vivant.config import Settings
 from vivant.roles import (
+    Gender,
     ImageEditor,
     Inspector,
     Language,
@@ -92,7 +93,11 @@ class Roles:
         from vivant.backends.llm import pool_urls
 
         llm = self.settings.llm
-        return llm.parallel * len(pool_urls(llm.base_url, llm.endpoints))
+        servers = len(pool_urls(llm.base_url, llm.endpoints))
+        speech = self.settings.speech
+        if self.settings.backends.audio == "openai" and speech.base_url:  # the speech servers' own pool
+            servers = max(servers, len(pool_urls(speech.base_url, speech.endpoints)))
+        return llm.parallel * max(1, servers)
 
     def early_handover(self, backend: str) -> bool:
         """Whether the overlap scheduler may queue a lane's next step behind this one's last running jobs: yes
@@ -119,17 +124,30 @@ class Roles:
     def _uses_comfyui(self) -> bool:
         return "comfyui" in self._cache or "comfyui" in self.settings.backends.model_dump().values()
 
-    def voice_for(self, language: Language) -> Voice:
-        if self.settings.backends.audio == "comfyui" and "voice" not in self._cache:
-            comfy: Voice = self._get(f"voice:comfyui:{language}", lambda: self.comfyui.voice(language))
+    def voice_for(self, language: Language, gender: Gender = "unclear") -> Voice:
+        """The voice that speaks ``language`` for a sitter of ``gender`` (``[voice]``, ``[speech]`` or ComfyUI)."""
+        audio = self.settings.backends.audio
+        if audio == "comfyui" and "voice" not in self._cache:
+            comfy: Voice = self._get(f"voice:comfyui:{language}:{gender}", lambda: self.comfyui.voice(language, gender))
             return comfy
+        if audio == "openai" and "voice" not in self._cache:
+            from vivant.backends.openai_speech import OpenAISpeech
+
+            s = self.settings
+            hears = s.backends.subtitles in ("whisper", "openai")
+            server = self._get(
+                "speech",
+                lambda: OpenAISpeech(s.speech, s.llm, transcriber=lambda: self.transcriber if hears else None),
+            )
+            spoken: Voice = server.voice_for(language, gender)
+            return spoken
         if "voice" in self._cache and not hasattr(self._cache["voice"], "voice_for"):
             plain: Voice = self._cache["voice"]
             return plain
         from vivant.backends.local.voice import LocalVoice
 
         local = self._get("voice", lambda: LocalVoice(self.settings.voice))
-        obj: Voice = local.voice_for(language)
+        obj: Voice = local.voice_for(language, gender)
         return obj
 
     @property

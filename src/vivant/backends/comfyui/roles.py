@@ -28,7 +28,7 @@ from vivant.backends.comfyui.pool import ComfyPool, Job, JobHooks, JobResult
 from vivant.backends.comfyui.workflow import Workflow
 from vivant.config import Settings
 from vivant.errors import StepError
-from vivant.roles import Box, Language, WordTiming
+from vivant.roles import Box, Gender, Language, WordTiming
 from vivant.steps.base import StepContext, current_context
 from vivant.urls import safe_url
 
@@ -147,8 +147,8 @@ class ComfyBackends:
         for pool in self._pools.values():
             pool.close()
 
-    def voice(self, language: Language) -> ComfyVoice:
-        return ComfyVoice(self, language)
+    def voice(self, language: Language, gender: Gender = "unclear") -> ComfyVoice:
+        return ComfyVoice(self, language, gender)
 
     def image_editor(self, task: Literal["restore", "realistic"]) -> ComfyImageEditor:
         return ComfyImageEditor(self, task)
@@ -447,9 +447,16 @@ class ComfyVoice(_ComfyRole):
     """Speech from a TTS workflow. Word times are spread over the real length by word size (the subtitles
     step aligns them further when a transcriber is configured)."""
 
-    def __init__(self, backends: ComfyBackends, language: Language) -> None:
+    def __init__(self, backends: ComfyBackends, language: Language, gender: Gender = "unclear") -> None:
         super().__init__(backends, "audio")
         self.language = language
+        self.gender: Gender | None = None if gender == "unclear" else gender
+        # vivant:voice: [comfyui] voices per language (one name, or one per gender), else [speech] voices.
+        chosen = self.cs.voices.get(language, "")
+        if isinstance(chosen, dict):
+            chosen = chosen.get(gender) or chosen.get("unclear", "")
+        self.speaker = chosen or backends.settings.speech.voice(language, gender)
+        self.name = f"{self.name}:{self.speaker}" if self.speaker else self.name
 
     def speak(self, text: str, language: Language, out_wav: Path) -> list[WordTiming]:
         words = text.split()
@@ -457,7 +464,7 @@ class ComfyVoice(_ComfyRole):
             raise WorkflowError("the narration is empty")
         estimate = round(len(words) / self.cs.words_per_second + 0.5, 2)
         values = {
-            "text": text, "prompt": text, "language": language, "voice": self.cs.voices.get(language, ""),
+            "text": text, "prompt": text, "language": language, "voice": self.speaker,
             "seconds": estimate, "seed": random.SystemRandom().randrange(2**31),
         }  # fmt: skip
         got = self._run(values, out_wav.parent, cost=estimate)
