@@ -217,6 +217,18 @@ def phrases(language: Language) -> dict[str, Any]:
     return data
 
 
+def closing_of(script: str, language: Language) -> str | None:
+    """The bank closing a script ends with (as written in the bank), or None: for reports and tests."""
+    for line in phrases(language)["closings"]:
+        for e in ("", "e"):
+            said = _capitalize(speakable(line.replace("{e}", e), language))
+            if language == "fr":
+                said = french_typography(said)
+            if script.endswith(said):
+                return line
+    return None
+
+
 # -- the sitter ------------------------------------------------------------------------------------------------
 
 _FEMALE_WORDS = _wordset(
@@ -394,6 +406,8 @@ class TemplateWriter:
                 said_title = "le p" + said_title[1:]  # "Je suis le portrait de Louis XIV"
         else:
             said_title = shown_title = spoken_title(painting.title)
+            if re.match(r"portrait of ", said_title, re.IGNORECASE):
+                said_title = "the P" + said_title[1:]  # "I am the Portrait of George IV"
         fill = _Fill(
             title=said_title or "", artist=artist, surname=surname(artist),
             de_artist=_de(artist), year=str(painting.year or ""), died=str(painting.artist_died or ""),
@@ -495,8 +509,10 @@ class TemplateWriter:
         sitter = [w for w in _norm(portrait_subject(painting.title) or "").split() if w not in _PARTICLES]
         for fact in [f for f in notes.painting_facts if f in usable][:2]:
             source_words = set(_norm(fact.source.title).split()) if fact.source else set()
-            about_sitter = bool(sitter) and set(sitter) <= source_words and _norm(painting_title) != _norm(
-                fact.source.title if fact.source else ""
+            about_sitter = (
+                bool(sitter)
+                and set(sitter) <= source_words
+                and _norm(painting_title) != _norm(fact.source.title if fact.source else "")
             )
             text = self._painting_fact(fact, title, language, sitter_lead if about_sitter else lead)
             if text:
@@ -535,7 +551,9 @@ class TemplateWriter:
         if split is not None and title:
             subject, verb, rest = split
             subject_norm = _norm(subject)
-            is_me = subject_norm in {_norm(title), _norm(f"the {title}")} or subject.lower() in _IT_SUBJECTS
+            bare = re.sub(r"^(?:the|le|la|l')\s*", "", title, flags=re.IGNORECASE)
+            names = {_norm(title), _norm(f"the {title}"), _norm(bare), _norm(f"the {bare}")}
+            is_me = subject_norm in names or subject.lower() in _IT_SUBJECTS
             if is_me:
                 if language == "en" and verb in {"is", "was", "has"}:
                     return f"I {({'is': 'am', 'was': 'was', 'has': 'have'})[verb]} {rest}"
