@@ -139,6 +139,8 @@ class ResearchNotes(BaseModel):
     """Human-readable log of what was looked up where (also when nothing was found)."""
     titles: dict[str, str] = {}
     """The painting's title per language as an archive in that language gives it (its article's title)."""
+    artist_names: dict[str, str] = {}
+    """The painter's name per language as an archive in that language gives it ("Léonard de Vinci")."""
 
 
 class Script(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -431,3 +432,33 @@ def test_facts_are_ranked_and_cleaned_before_the_writer(writer: TemplateWriter, 
     )
     script = writer.write(painting, notes, "en")
     assert "I was sold for 5 million dollars and more, around 1900." in script.script
+
+
+# -- step 1 tells the writer its place in the night and the sitter step 0 saw ------------------------------------
+
+
+def test_night_position_from_the_units_folder(tmp_path: Path) -> None:
+    from vivant.steps.script import night_position
+
+    night = tmp_path / "batches" / "0004"
+    for name in ("b-painting", "a-painting", "c-painting", ".tmp-x"):
+        (night / name).mkdir(parents=True)
+    assert night_position(night / "b-painting" / ".tmp-1-script-fr-7") == (1, "0004")
+    assert night_position(night / "c-painting" / ".tmp-1-script-en-9") == (2, "0004")
+    assert night_position(tmp_path / "elsewhere" / "x") == (0, "")
+
+
+def test_the_verdicts_gender_reaches_the_writer(tmp_path: Path, paintings: list[Painting]) -> None:
+    from types import SimpleNamespace
+
+    from vivant.steps.script import _with_sitter
+
+    verdict = tmp_path / "verdict.json"
+    verdict.write_text(json.dumps({"sitter": {"gender": "female", "source": "faces", "confidence": 0.8}}))
+    mona = paintings[0]
+    ctx = SimpleNamespace(painting=mona, input=lambda step, kind: verdict)
+    assert _with_sitter(ctx).gender == "female"  # type: ignore[arg-type]
+    ctx.painting = mona.model_copy(update={"gender": "male"})  # the catalog's column wins
+    assert _with_sitter(ctx).gender == "male"  # type: ignore[arg-type]
+    ctx.painting, ctx.input = mona, lambda step, kind: tmp_path / "missing.json"
+    assert _with_sitter(ctx).gender is None  # type: ignore[arg-type]

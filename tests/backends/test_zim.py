@@ -560,3 +560,79 @@ def test_portrait_subjects_and_title_variants() -> None:
     assert variants[0] == "The Chandos portrait of William Shakespeare"
     assert "Chandos portrait of William Shakespeare" in variants and "William Shakespeare" in variants
     assert "Madame Cézanne" in title_variants("Madame Cézanne in Blue")
+
+
+# -- a French archive: French titles, names and facts ---------------------------------------------------------------
+
+FRENCH = {
+    "Léonard_de_Vinci": (
+        "Léonard de Vinci",
+        "<p><b>Léonard de Vinci</b> (15 avril 1452 &ndash; 2 mai 1519) est un peintre italien et un homme "
+        "d'esprit universel, à la fois artiste, organisateur de spectacles et ingénieur.</p><p>Il est le premier "
+        "à dessiner un hélicoptère, vers 1487, bien avant les avions.</p>",
+    ),
+    "La_Joconde": (
+        "La Joconde",
+        "<p><i>La Joconde</i> est un tableau de Léonard de Vinci, peint entre 1503 et 1519. Le tableau fut volé "
+        "au Louvre en 1911 et retrouvé deux ans plus tard à Florence.</p>",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def french_zim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from libzim.writer import Creator, Hint, Item, StringProvider
+
+    class Article(Item):
+        def __init__(self, slug: str, title: str, html: str) -> None:
+            super().__init__()
+            self.slug, self.title, self.html = slug, title, f"<html><body>{html}</body></html>"
+
+        def get_path(self) -> str:
+            return self.slug
+
+        def get_title(self) -> str:
+            return self.title
+
+        def get_mimetype(self) -> str:
+            return "text/html"
+
+        def get_contentprovider(self) -> StringProvider:
+            return StringProvider(self.html)
+
+        def get_hints(self) -> dict[Hint, int]:
+            return {Hint.FRONT_ARTICLE: True}
+
+    path = tmp_path_factory.mktemp("fr") / "wikipedia_fr_test.zim"
+    with Creator(str(path)).config_indexing(True, "fra") as creator:
+        creator.set_mainpath("La_Joconde")
+        creator.add_metadata("Title", "Test français")
+        creator.add_metadata("Language", "fra")
+        for slug, (title, html) in FRENCH.items():
+            creator.add_item(Article(slug, title, html))
+        creator.add_redirection(
+            "Leonardo_da_Vinci", "Leonardo da Vinci", "Léonard_de_Vinci", {Hint.FRONT_ARTICLE: True}
+        )
+    return path
+
+
+def test_a_french_archive_gives_french_titles_names_and_facts(french_zim: Path, built: dict[str, Built]) -> None:
+    from vivant.backends.local.writer import TemplateWriter
+
+    mona = Painting(
+        id=3, key="mona", title="Mona Lisa", artist="Leonardo da Vinci", year=1503, artist_died=1519,
+        title_fr="La Joconde", image_path=Path("unused.jpg"),
+    )  # fmt: skip
+    notes = ZimResearcher([built["plain"].path, french_zim], max_facts=3).research(mona)
+    assert notes.titles == {"fr": "La Joconde"}
+    assert notes.artist_names == {"fr": "Léonard de Vinci"}
+    french = [f for f in (*notes.painting_facts, *notes.artist_facts) if f.language == "fr"]
+    assert {f.source.archive for f in french if f.source} == {"wikipedia_fr_test.zim"}
+    assert any("volé au Louvre en 1911" in f.text for f in french)
+    assert any(f.text.startswith("De Vinci est le premier à dessiner un hélicoptère, vers 1487") for f in french)
+    script = TemplateWriter().write(mona, notes, "fr")
+    assert "Léonard de Vinci" in script.script and "Leonardo" not in script.script
+    assert "La Joconde" in script.script or "J'ai été volé" in script.script or "volé au Louvre" in script.script
+    assert script.sources and all(s.archive == "wikipedia_fr_test.zim" for s in script.sources)
+    english = TemplateWriter().write(mona, notes, "en")
+    assert "Leonardo da Vinci" in english.script and "Louvre" not in english.script

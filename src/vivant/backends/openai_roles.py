@@ -471,7 +471,7 @@ class LLMWriter:
             if src is not None and src not in sources:
                 sources.append(src)
         allowed_years = self._allowed_years(painting, listed, facts)
-        artist = " ".join(painting.artist.split())
+        artist = " ".join((notes.artist_names.get(language) or painting.artist).split())  # "Léonard de Vinci"
         known_title = known_painting_title(painting, notes, language)
         if known_title:
             title_rule = f'exactly "{known_title}"'

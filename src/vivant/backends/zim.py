@@ -244,7 +244,7 @@ _ART_JOBS = _wordset(
 )
 _CUT_WORDS = _wordset(
     "by of from that which who whose written painted recorded released directed produced composed in on at for "
-    "with and par de du des qui dont en avec pour sur"
+    "with and or par de du des qui dont en avec pour sur et ou"
 )
 _INFOBOX_KINDS: tuple[tuple[str, str], ...] = (
     (r"\b(?:Medium|Dimensions|Technique)\b", "painting"),
@@ -568,6 +568,8 @@ class ZimResearcher:
             artist_article = self._find([painting.artist], "artist", painting, archives, notes.searched)
             if artist_article is not None:
                 notes.artist_facts += self._facts(artist_article, painting, "artist")
+                if language and language != "en":
+                    notes.artist_names[language] = _bare_title(artist_article[1].title)
             titles = [painting.title]
             if language == "fr" and painting.title_fr:
                 titles.insert(0, painting.title_fr)
@@ -598,9 +600,10 @@ class ZimResearcher:
                 name, possessive = "Le tableau", "Le tableau"
         else:
             kind = classify(article.html, paragraphs)
-            surname = bare.split()[-1] if kind.kind == "person" and bare.split() else bare
-            if role == "artist":
-                surname = " ".join(painting.artist.split()[-1:]) or surname
+            surname = _short_name(bare) if kind.kind == "person" else bare
+            if role == "artist" and archive.language in ("en", ""):
+                surname = _short_name(painting.artist) or surname
+            surname = surname[:1].upper() + surname[1:]  # "Da Vinci was born...": it starts the sentence
             name, possessive = surname, f"{surname}'s"
             if archive.language == "fr":
                 possessive = ""  # "Son ..." cannot be rewritten simply in French
@@ -800,6 +803,14 @@ class ZimResearcher:
 
 
 _NO = _Article(path="", title="", html="", method="")
+
+
+def _short_name(name: str) -> str:
+    """How a sentence calls a person: the last word with its particle ("da Vinci", "van Rijn", "Vermeer")."""
+    words = name.split()
+    if len(words) >= 2 and words[-2].lower() in _PARTICLES:
+        return " ".join(words[-2:])
+    return words[-1] if words else name
 
 
 def _bare_title(title: str) -> str:

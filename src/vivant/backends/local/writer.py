@@ -397,7 +397,7 @@ class TemplateWriter:
         bank = phrases(language)
         slot = _NIGHT.get()
         key = painting.key or f"{painting.id}:{painting.title}"
-        artist = " ".join(painting.artist.split()) or painting.artist
+        artist = " ".join((notes.artist_names.get(language) or painting.artist).split()) or painting.artist
         profile = sitter_profile(painting)
         if language == "fr":
             said_title = french_title(painting, notes)
@@ -557,8 +557,10 @@ class TemplateWriter:
             if is_me:
                 if language == "en" and verb in {"is", "was", "has"}:
                     return f"I {({'is': 'am', 'was': 'was', 'has': 'have'})[verb]} {rest}"
-                if language == "fr" and verb in {"est", "était", "a"}:
-                    return {"est": "Je suis ", "était": "J'étais ", "a": "J'ai "}[verb] + rest
+                if language == "fr" and verb in {"est", "était", "a", "fut"}:
+                    return {"est": "Je suis ", "était": "J'étais ", "a": "J'ai ", "fut": "J'ai été "}[verb] + rest
+        if language == "fr" and lead.rstrip().endswith(":"):
+            sentence = re.sub(r"^(Le|La|Les|L'|Un|Une|Il|Elle|Ce|Cette)\b", lambda m: m.group(1).lower(), sentence)
         return lead + sentence
 
     @staticmethod
