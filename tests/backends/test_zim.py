@@ -636,3 +636,23 @@ def test_a_french_archive_gives_french_titles_names_and_facts(french_zim: Path, 
     assert script.sources and all(s.archive == "wikipedia_fr_test.zim" for s in script.sources)
     english = TemplateWriter().write(mona, notes, "en")
     assert "Leonardo da Vinci" in english.script and "Louvre" not in english.script
+
+
+def test_the_most_memorable_sentences_win_and_are_said_well() -> None:
+    """The issue's case: a singer losing his sight at six was not picked; "R&B" was said "R B"."""
+    from vivant.backends.zim import pick_sentences
+
+    lead = [
+        "Hank Crawford was an American alto saxophonist, arranger and songwriter from Memphis, Tennessee. "
+        "He played in a band in the city and later in another band in the same city. "
+        "He was the musical director for Ray Charles, who had lost his sight at the age of six. "
+        "His style mixed R&B, soul and jazz on more than 20 albums for other players to copy.",
+    ]
+    picked = pick_sentences(lead, 2, ["hank", "crawford"], name="Crawford", possessive="Crawford's")
+    texts = [p.text for p in picked]
+    assert any("lost his sight at the age of six" in t for t in texts), texts
+    assert not any("played in a band" in t for t in texts)
+    assert all(p.why for p in picked)
+    everything = pick_sentences(lead, 4, ["hank", "crawford"], name="Crawford", possessive="Crawford's")
+    assert "Crawford's style mixed R and B, soul and jazz" in " ".join(p.text for p in everything)
+    assert not any("played in a band" in p.text for p in everything)  # nothing worth saying: left out
