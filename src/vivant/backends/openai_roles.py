@@ -532,9 +532,12 @@ class LLMWriter:
         )
         script = built["script"]
         if language == "fr":
-            script = script.model_copy(
-                update={k: french_typography(getattr(script, k)) for k in ("title", "hook", "script")}
-            )
+            typeset = {k: french_typography(getattr(script, k)) for k in ("title", "hook", "script")}
+            typeset["title"] = typeset["title"][:100]
+            try:  # a space before "!" can make one more word: keep the model's text if that breaks the limit
+                script = Script.model_validate({**script.model_dump(), **typeset})
+            except ValidationError:
+                log.debug("%s: French typography left out (the script would break its limits)", painting.key)
         return script
 
     @staticmethod

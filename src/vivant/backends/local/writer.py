@@ -440,15 +440,18 @@ class TemplateWriter:
                 total += line.words
 
         text = " ".join([opening, *(line.text for line in body), closing])
+        if language == "fr":
+            text = french_typography(text)
         if _word_count(text) > MAX_SCRIPT_WORDS:  # only with absurdly long titles or names
             text = self._minimal(said_title, artist, language)
+            body = body[:1]
         sources: list[Source] = []
         for line in body:
             if line.source is not None and line.source not in sources:
                 sources.append(line.source)
         title = _capitalize(self._title(bank, said_title, artist, language, key, slot))
         if language == "fr":
-            text, opening, title = french_typography(text), french_typography(opening), french_typography(title)
+            opening, title = french_typography(opening), french_typography(title)[:100]
         script = Script(
             language=language,
             title=title,
