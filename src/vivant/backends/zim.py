@@ -43,6 +43,8 @@ _SUGGESTIONS = 20
 _FULLTEXT_HITS = 10
 """How many full-text hits are looked at per query."""
 _MAX_REDIRECTS = 8
+_MAX_HTML = 400_000
+"""Only the start of an article is parsed (the lead is at the top)."""
 _MIN_WORDS, _MAX_WORDS = 6, 70
 """A sentence shorter or longer than this (in words) is not kept as a fact."""
 
@@ -592,7 +594,7 @@ class ZimResearcher:
     def _facts(self, found: tuple[_Archive, _Article], painting: Painting, role: str) -> list[Fact]:
         archive, article = found
         source = Source(archive=archive.name, path=article.path, title=article.title)
-        paragraphs = html_lead_paragraphs(article.html)
+        paragraphs = html_lead_paragraphs(article.html[:_MAX_HTML])
         bare = _bare_title(article.title)
         if role == "painting":
             name, possessive, subject_words = "The painting", "The painting's", title_main_words(painting.title)
@@ -724,7 +726,10 @@ class ZimResearcher:
         query = queries[0]
         surname = artist_surname(painting.artist)
         artist_words = set(_words(painting.artist))
-        lead_paragraphs = html_lead_paragraphs(article.html)
+        wanted = {w for q in queries for w in _words(q)} - _TITLE_STOPWORDS - _PARTICLES
+        if not set(title_words) & (wanted | artist_words):
+            return _Judged(0, "")  # no word in common: not worth reading
+        lead_paragraphs = html_lead_paragraphs(article.html[:_MAX_HTML])
         lead_norm = f" {normalize(' '.join(lead_paragraphs[:2]))} "
         mentions_artist = bool(surname) and (f" {surname} " in lead_norm or surname in qualifier.split())
         what = classify(article.html, lead_paragraphs)
