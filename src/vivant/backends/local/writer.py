@@ -490,11 +490,12 @@ class TemplateWriter:
             sitter_pool += bank["sitter"].get(profile.gender, [])
         if sitter_pool:
             lines.append(_choose(sitter_pool, key, "sitter", slot))
-        if painting.artist_died:
+        died = bool(painting.artist_died) and "self" not in profile.kinds  # a self-portrait is the painter
+        if died:
             lines.append(_choose(bank["died"], key, "died", slot))
         if painting.year:
             lines.append(_choose(bank["era"], key, "era", slot))
-        if painting.artist_died and painting.year and _digest(key, "order") % 2:
+        if died and painting.year and _digest(key, "order") % 2:
             lines[-2], lines[-1] = lines[-1], lines[-2]  # the era first, for half of the paintings
         lines += _rotated(bank["banter"], key, "banter", slot)
         return lines
