@@ -48,3 +48,12 @@ def test_a_known_french_title_wins_over_the_models(scripted: Scripted) -> None:
     notes = ResearchNotes(**{**NOTES.model_dump(), "titles": {"fr": "La Jeune Fille à la perle"}})
     other = _writer(scripted).write(PEARL.model_copy(update={"key": "pearl-2"}), notes, "fr")
     assert other.painting_title == "La Jeune Fille à la perle"
+
+
+def test_the_models_script_is_cleaned_for_speech(scripted: Scripted) -> None:
+    said = "Johannes Vermeer & his brushes painted me c. 1665"
+    en = {**EN, "script": EN["script"].replace("Johannes Vermeer painted me", said)}
+    scripted.push(json.dumps(FACTS), json.dumps(en))
+    script = _writer(scripted).write(PEARL, NOTES, "en")
+    assert "Johannes Vermeer and his brushes painted me around 1665, and since 1902" in script.script
+    assert "&" not in script.script and "c. " not in script.script

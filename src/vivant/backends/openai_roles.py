@@ -62,7 +62,7 @@ from vivant.roles import (
     Verdict,
     Writer,
 )
-from vivant.speech import french_typography
+from vivant.speech import clean_for_speech, french_typography
 from vivant.steps.base import current_context
 
 log = logging.getLogger(__name__)
@@ -530,15 +530,7 @@ class LLMWriter:
             max_tokens=400 if self.settings.guided else None,
             retry_prompt=self.prompts.text("retry"),
         )
-        script = built["script"]
-        if language == "fr":
-            typeset = {k: french_typography(getattr(script, k)) for k in ("title", "hook", "script")}
-            typeset["title"] = typeset["title"][:100]
-            try:  # a space before "!" can make one more word: keep the model's text if that breaks the limit
-                script = Script.model_validate({**script.model_dump(), **typeset})
-            except ValidationError:
-                log.debug("%s: French typography left out (the script would break its limits)", painting.key)
-        return script
+        return said_well(built["script"], language)
 
     @staticmethod
     def _allowed_years(painting: Painting, listed: list[Fact], facts: Iterable[NoteFact]) -> set[str]:
@@ -547,6 +539,21 @@ class LLMWriter:
         for text in [*(f.text for f in listed), *(f.text for f in facts)]:
             years |= set(_YEAR.findall(text))
         return years
+
+
+def said_well(script: Script, language: Language) -> Script:
+    """The script as a voice should read it ("R&B" -> "R and B", "c. 1665" -> "around 1665") and, in French,
+    with French typography; the model's text is kept when the result would break the Script's limits."""
+    spoken = {k: clean_for_speech(getattr(script, k), language) for k in ("hook", "script")}
+    spoken["title"] = script.title
+    if language == "fr":
+        spoken = {k: french_typography(v) for k, v in spoken.items()}
+        spoken["title"] = spoken["title"][:100]
+    try:  # "50%" -> "50 percent", a space before "!": one more word each
+        return Script.model_validate({**script.model_dump(), **spoken})
+    except ValidationError:
+        log.debug("the script is kept as the model wrote it (cleaned, it would break its limits)")
+        return script
 
 
 def known_painting_title(painting: Painting, notes: ResearchNotes, language: Language) -> str | None:
