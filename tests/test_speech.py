@@ -20,6 +20,7 @@ EN = [
     ("Smith & Co bought it", "Smith and Co bought it"),
     ("Henry V 1413", "Henry V 1413"),  # a capital V is a king's number, not "vers"
     ("He lost his sight at six.", "He lost his sight at six."),
+    ("There were no 5 o'clock teas.", "There were no 5 o'clock teas."),
 ]
 FR = [
     ("Peint v. 1866 et vers 1870.", "Peint vers 1866 et vers 1870."),

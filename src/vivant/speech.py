@@ -103,7 +103,7 @@ def clean_for_speech(text: str, language: SpeechLanguage = "en") -> str:
     t = re.sub(r"(\d)\s*°", rf"\1 {words['degrees']}", t)
     t = re.sub(r"(\d)\s*%", rf"\1 {words['percent']}", t)
     t = re.sub(r"\s*%", " " + words["percent"], t)
-    t = re.sub(r"\b(?:No|no|n°|N°)\.?\s*(?=\d)", words["number"] + " ", t)
+    t = re.sub(r"(?:\bNo\.?|\bno\.|n°|N°)\s*(?=\d)", words["number"] + " ", t)  # not "no 5-year plan"
     t = t.replace("n°", words["number"]).replace("N°", words["number"])
     # "&": a word of its own ("R&B" -> "R and B", "Smith & Co" -> "Smith and Co")
     t = re.sub(r"\s*&\s*", f" {words['and']} ", t)
