@@ -407,6 +407,8 @@ def _resolve_pronoun(sentence: str, name: str, possessive: str) -> str:
     if not name:
         return sentence
     sentence = _PRONOUN_START.sub(lambda _m: f"{name} ", sentence, count=1)
+    if not possessive:
+        return sentence
     return _POSSESSIVE_START.sub(lambda _m: f"{possessive} ", sentence, count=1)
 
 
@@ -599,7 +601,7 @@ class ZimResearcher:
         if role == "painting":
             name, possessive, subject_words = "The painting", "The painting's", title_main_words(painting.title)
             if archive.language == "fr":
-                name, possessive = "Le tableau", "Le tableau"
+                name, possessive = "Le tableau", ""
         else:
             kind = classify(article.html, paragraphs)
             surname = _short_name(bare) if kind.kind == "person" else bare
