@@ -5,17 +5,17 @@ artist, the painting, and the portrait's sitter ("Portrait of X", "Chandos portr
 Lochnaw" -> X), through title suggestions, the full-text index when the archive has one, and a direct path
 lookup (``A/Title`` or ``Title``); titles are tried as written and shorter (:func:`title_variants`).
 
-Every candidate is judged by what it is (:func:`~vivant.backends.articles.classify`: the head noun of the lead's "X is a 1930 song",
-life dates, infobox rows) as well as by its title: the painting must not be a song, an album, a film, a place
-or a person; the painter's article must be a person whose dates fit the catalog's (death year, painting year)
-and who painted, or whose death year matches; a namesake is turned down with the reason. Each choice and each
-rejection of a title that matched is a line of ``searched`` (``research.json``).
+Every candidate is judged by what it is (:func:`~vivant.backends.articles.classify`: the head noun of the
+lead's "X is a 1930 song", life dates, infobox rows) as well as by its title: the painting must not be a song,
+an album, a film, a place or a person; the painter's article must be a person whose dates fit the catalog's
+(death year, painting year) and who painted, or whose death year matches; a namesake is turned down with the
+reason. Each choice and each rejection of a title that matched is a line of ``searched`` (``research.json``).
 
 Facts are the lead's sentences (read by :mod:`vivant.backends.articles`) ranked by what makes a short
-memorable (:func:`~vivant.backends.articles.rank_sentence`: a number, a
-first, a record, a scandal, a loss, a link to the painting, the defining first sentence), made to stand on
-their own ("He was born" -> "Vermeer was born") and cleaned for speech (:func:`vivant.speech.clean_for_speech`),
-best first, each with its :class:`~vivant.roles.Source`, its language and why it was picked. Nothing is
+memorable (:func:`~vivant.backends.articles.rank_sentence`: a number, a first, a record, a scandal, a loss, a
+link to the painting, the defining first sentence), made to stand on their own ("He was born" -> "Vermeer was
+born") and cleaned for speech (:func:`vivant.speech.clean_for_speech`), best first, each with its
+:class:`~vivant.roles.Source`, its language and why it was picked. Nothing is
 invented: no article means no facts.
 """
 
