@@ -294,11 +294,46 @@ def test_folder_import_with_sidecar(store: Store, tmp_path: Path, paintings_dir:
     assert any("assumed to be portraits" in n for n in kept.notes)
 
 
-def test_folder_with_catalog_csv_imports_images(store: Store, paintings_dir: Path) -> None:
-    report = import_catalog(store, paintings_dir, SETTINGS, keep_unknown_dates=True)
-    assert report.fmt == "folder" and report.kept == 18
-    assert any("catalog.csv" in n for n in report.notes)
-    assert store.find_painting("leonardo_mona-lisa").artist == "Unknown"
+def test_folder_with_catalog_csv_imports_through_it(store: Store, paintings_dir: Path) -> None:
+    for fmt in (None, "folder"):
+        report = import_catalog(store, paintings_dir, SETTINGS, fmt=fmt)  # type: ignore[arg-type]
+        assert (report.fmt, report.kept, report.portraits) == ("csv", 18, 13)
+        assert any("catalog.csv" in n for n in report.notes)
+    mona = store.find_painting("leonardo_mona-lisa")
+    assert (mona.artist, mona.year) == ("Leonardo da Vinci", 1503)
+    assert stats(store)["paintings"] == 18
+
+
+def test_folder_with_catalog_json_and_images(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        (folder / name).write_bytes(b"\xff\xd8 not really")
+    rows = [{"file": n, "title": f"Title {n}", "artist": "Hans Maler", "year": 1520, "artist_died": 1529}
+            for n in ("a.jpg", "b.jpg")]  # fmt: skip
+    (folder / "catalog.json").write_text(json.dumps(rows), encoding="utf-8")
+    report = import_catalog(store, folder, SETTINGS)
+    assert (report.fmt, report.kept) == ("json", 2)
+    assert store.find_painting("a").title == "Title a.jpg"
+
+
+def test_keys_are_short_stems_never_whole_paths(store: Store, tmp_path: Path) -> None:
+    """Absolute paths in a CSV give the file stem as key; namesakes in other folders are told apart."""
+    rows = [
+        "/home/me/pictures/portraits/Mona Lisa.jpg",
+        "/home/me/pictures/sketches/Mona Lisa.jpg",
+        "/home/me/pictures/old/sketches/Mona Lisa.jpg",
+        "/home/me/pictures/portraits/Mona Lisa.jpg",  # the same image twice: a duplicate
+        "relative/dir/Lady Lilith.png",
+    ]
+    text = "file,title,artist,year,artist_died\n" + "".join(f"{p},T{i},A,1500,1519\n" for i, p in enumerate(rows))
+    path = write(tmp_path / "abs.csv", text)
+    report = import_catalog(store, path, SETTINGS)
+    assert (report.kept, report.dropped_by_reason) == (4, {"duplicate key": 1})
+    keys = {store.find_painting(f"T{i}").key for i in (0, 1, 2, 4)}
+    assert keys == {"mona-lisa", "sketches-mona-lisa", "mona-lisa-2", "lady-lilith"}
+    again = import_catalog(store, path, SETTINGS)  # stable: the same keys, so updates
+    assert (again.inserted, again.updated) == (0, 4)
 
 
 def test_missing_path(store: Store, tmp_path: Path) -> None:

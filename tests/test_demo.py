@@ -117,3 +117,21 @@ def test_demo_from_downloaded_samples_makes_real_shorts(
     aborted = {i["painting"]: i["reason"] for i in by_state["ABORTED"]}
     assert set(aborted) == {"rembrandt_the-night-watch", "van-gogh_the-starry-night"}
     assert all(reason.startswith("step 0 prepare: ") for reason in aborted.values())
+
+
+def test_demo_configures_the_zim_archives_beside_its_samples(
+    paintings_dir: Path, tmp_path: Path, shared_data: Path
+) -> None:
+    """Issue 17 item 6: `vivant demo` researches in the archives of ../shared/data/zim (beside the samples)."""
+    zims = demo.sample_zims(paintings_dir)
+    assert [z.name for z in zims] == ["wikibooks_be_all_nopic_2017-02.zim", "wikipedia_en_100_mini_2022-10.zim"]
+    ws = tmp_path / "demo-zim"
+    result = runner.invoke(app, ["demo", "--workspace", str(ws), "--count", "0", "--langs", "en"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert "research in wikibooks_be_all_nopic_2017-02.zim, wikipedia_en_100_mini_2022-10.zim" in said
+    from vivant import config
+
+    settings = config.load(ws / "vivant.toml")
+    assert [p.name for p in settings.research.zim_files] == [z.name for z in zims]
+    assert demo.sample_zims(tmp_path) == []

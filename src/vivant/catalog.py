@@ -526,6 +526,8 @@ class _Builder:
         self.portrait_list = portraits
         self.portrait_genres = {_norm_genre(g) for g in settings.portrait_genres}
         self.seen = seen
+        self.key_images: dict[str, str] = {}
+        """Key -> absolute image path of the keys made here from file stems (to tell namesakes from duplicates)."""
         self.assumed_portrait = 0
         self.from_table = 0
 
@@ -579,11 +581,14 @@ class _Builder:
             elif not self.keep_unknown:
                 report.drop(UNKNOWN_DATES, f"{artist}: {title}")
                 continue
-            key = _text(r.key) or slug_key(image)
+            given = _text(r.key)
+            key = given or self._short_key(image, r.base)
             if key in self.seen:
                 report.drop(DUPLICATE_KEY, f"{r.origin}: {key}")
                 continue
             self.seen.add(key)
+            if not given:
+                self.key_images[key] = _absolute(image, r.base)
             report.kept += 1
             if portrait:
                 report.portraits += 1
@@ -593,6 +598,25 @@ class _Builder:
                 description=_text(r.description), is_portrait=portrait, source=source,
                 title_fr=_text(r.title_fr), gender=parse_gender(r.gender),
             )  # fmt: skip
+
+    def _short_key(self, image: str, base: str) -> str:
+        """A short, stable key for a row without one: the image's file stem ("mona-lisa"), never a whole path.
+
+        Another image with the same stem in this import gets its folder's name in front ("sketches-mona-lisa"),
+        then a number ("mona-lisa-2"); the same image listed twice keeps the same key (a duplicate, dropped).
+        """
+        target = _absolute(image, base)
+        parts = slug_key(image).split("/")
+        stem = parts[-1] or "painting"
+        options = [stem]
+        if len(parts) > 1 and parts[-2]:
+            options.append(f"{parts[-2]}-{stem}")
+        options += [f"{stem}-{n}" for n in range(2, 10_000)]
+        for option in options:
+            owner = self.key_images.get(option)
+            if owner is None or owner == target:
+                return option
+        return slug_key(image)
 
     def _listed(self, r: _Raw, image: str) -> bool:
         listed = self.portrait_list
@@ -721,7 +745,7 @@ def _wikiart_raw(origin: str, img: str, style: str | None, artist_slug: str, tit
     artist = _artist_name(artist_slug) if artist_slug else "Unknown"
     return _Raw(
         origin=origin, image=img, title=title, artist=artist, year=slug_year, genre=genre,
-        style=_style_name(style), base=base,
+        style=_style_name(style), base=base, key=slug_key(img),  # WikiArt's "Style/artist_title" is its identity
     )  # fmt: skip
 
 
@@ -927,9 +951,20 @@ def _import_file(
             raws = _read_csv(path, rows, first, columns, base)
     source = f"{report.fmt}:{path.name}"
     report.inserted, report.updated = store.add_paintings(builder.build(raws, report, source))
-    if fmt == "folder" and (path / "catalog.csv").is_file():
-        report.notes.append("this folder also holds catalog.csv: import that file to use its titles and dates")
     return report
+
+
+FOLDER_CATALOGS = ("catalog.csv", "catalog.tsv", "catalog.json")
+"""A folder of images holding one of these files is imported through it."""
+
+
+def folder_catalog(folder: Path) -> Path | None:
+    """The catalog file a folder of images carries (``catalog.csv``, ``.tsv`` or ``.json``), if any."""
+    for name in FOLDER_CATALOGS:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def import_catalog(
@@ -962,6 +997,15 @@ def import_catalog(
     portraits = load_portrait_list(portraits_file, base) if portraits_file is not None else None
     builder = _Builder(settings, deaths, keep_unknown_dates=keep_unknown_dates, portraits=portraits, seen=set())
 
+    if kind in ("dir", "folder") and path.is_dir():
+        listing = folder_catalog(path)
+        if listing is not None:  # the folder's own catalog lists its images with their titles and dates
+            fmt_of = "json" if listing.suffix.lower() == ".json" else "csv"
+            report = _import_file(
+                store, listing, fmt_of, builder, settings=settings, columns=cmap, genre_index=genre_index
+            )
+            report.notes.append(f"imported through {listing.name}, the folder's catalog")
+            return _finish(report, builder, portraits)
     if kind in ("dir", "csv", "wikiart", "json") and path.is_dir():
         has_images = any(p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir())
         if kind == "dir" and has_images:

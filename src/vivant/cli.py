@@ -588,7 +588,10 @@ def demo(
         )
     if not source.is_dir():
         raise VivantError(f"--paintings {source}: not a folder")
-    config_path = init_workspace(workspace)
+    zims = demo_mod.sample_zims(source)  # research too: the archives beside the samples
+    config_path = init_workspace(workspace, zim_files=zims)
+    if zims:
+        console.print(f"research in {', '.join(escape(z.name) for z in zims)}")
     with _open(config_path, verbose) as ws:
         languages = _langs(langs, list(ws.settings.languages))
         listed = (source / "catalog.csv").is_file()

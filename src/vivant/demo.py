@@ -69,6 +69,19 @@ def project_shared_paintings() -> Path | None:
     return None
 
 
+def sample_zims(paintings: Path) -> list[Path]:
+    """The offline Wikipedia archives beside the sample paintings, so the demo's scripts carry facts:
+    ``*.zim`` in the paintings folder, then in a ``zim`` folder beside it (``../shared/data/zim`` in a
+    checkout), sorted by name."""
+    found: list[Path] = []
+    for folder in (paintings, paintings.parent / "zim"):
+        try:
+            found += sorted(p.resolve() for p in folder.glob("*.zim") if p.is_file())
+        except OSError:
+            continue
+    return list(dict.fromkeys(found))
+
+
 def default_cache() -> Path:
     base = os.environ.get("VIVANT_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "vivant" / "samples"

@@ -123,6 +123,10 @@ class Source(BaseModel):
 class Fact(BaseModel):
     text: str
     source: Source | None = None
+    language: str | None = None
+    """The language of the text ("en", "fr", ...) when the archive says it; None when unknown."""
+    why: str = ""
+    """Why research picked it (a number, a first, a loss...), for research.json and the review page."""
 
 
 class ResearchNotes(BaseModel):
@@ -133,6 +137,10 @@ class ResearchNotes(BaseModel):
     sources: list[Source] = []
     searched: list[str] = []
     """Human-readable log of what was looked up where (also when nothing was found)."""
+    titles: dict[str, str] = {}
+    """The painting's title per language as an archive in that language gives it (its article's title)."""
+    artist_names: dict[str, str] = {}
+    """The painter's name per language as an archive in that language gives it ("Léonard de Vinci")."""
 
 
 class Script(BaseModel):
@@ -140,6 +148,10 @@ class Script(BaseModel):
 
     language: Language
     title: str = Field(min_length=1, max_length=100)
+    """The video's title (a headline in the script's language)."""
+    painting_title: str | None = Field(default=None, max_length=300)
+    """The painting's title in the script's language (the title card, thumbnail and metadata show it); None in
+    scripts written before it existed, then the catalog's title is used."""
     hook: str = Field(min_length=1)
     script: str = Field(min_length=1)
     hashtags: list[str] = Field(min_length=1, max_length=12)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -204,7 +205,7 @@ def test_french_does_not_use_english_facts(writer: TemplateWriter, paintings: li
 def test_french_facts_are_used_in_french(writer: TemplateWriter, paintings: list[Painting]) -> None:
     painting = paintings[0]
     script = writer.write(painting, french_notes(painting), "fr")
-    assert f"Mon artiste, {painting.artist}, est un peintre" in script.script
+    assert re.search(rf"{painting.artist},( celui qui m'a peinte?,)? est un peintre qui a vécu", script.script)
     assert script.sources == french_notes(painting).sources
     assert "Zwolle" not in writer.write(painting, french_notes(painting), "en").script
 
@@ -278,3 +279,186 @@ def test_helpers() -> None:
     assert speakable("from 1632–1675") == "from 1632 to 1675."
     assert looks_french("Il est né à Delft et il a peint la Laitière.")
     assert not looks_french("He was born in Delft and painted the Milkmaid.")
+
+
+# -- range: a night repeats no opening or closing ------------------------------------------------------------------
+
+
+def _portraits(paintings: list[Painting]) -> list[Painting]:
+    portraits = [p for p in paintings if p.genre == "portrait"]
+    assert len(portraits) == 13
+    return portraits
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("night", ["0001", "0002"])
+def test_a_night_of_the_13_portraits_repeats_no_opening_or_closing(
+    writer: TemplateWriter, paintings: list[Painting], language: Language, night: str
+) -> None:
+    from vivant.backends.local.writer import night_slot, phrases
+
+    bank = phrases(language)
+    openings, closings = [], []
+    for position, painting in enumerate(_portraits(paintings)):
+        with night_slot(position, night):
+            script = writer.write(painting, ResearchNotes(), language)
+        openings.append(script.hook)
+        closings.append(next(c for c in closings_of(bank, language) if script.script.endswith(c)))
+    assert len(set(openings)) == 13, openings
+    assert len(set(closings)) == 13, closings
+
+
+def closings_of(bank: dict[str, list[str]], language: Language) -> list[str]:
+    from vivant.backends.local.writer import speakable
+    from vivant.speech import french_typography
+
+    out = []
+    for c in bank["closings"]:
+        for e in ("", "e"):
+            said = speakable(c.replace("{e}", e), language)
+            out.append(french_typography(said) if language == "fr" else said)
+    return out
+
+
+def test_banks_are_large_enough_for_a_night_of_20() -> None:
+    from vivant.backends.local.writer import phrases
+
+    for language in LANGUAGES:
+        bank = phrases(language)
+        assert len(bank["openings"]) >= 24 and len(bank["closings"]) >= 24
+        assert len(set(bank["openings"])) == len(bank["openings"])
+        assert len(set(bank["closings"])) == len(bank["closings"])
+        assert len(bank["banter"]) >= 15
+
+
+def test_night_of_20_with_hash_picks_is_varied_and_slots_are_stable(
+    writer: TemplateWriter, paintings: list[Painting]
+) -> None:
+    from vivant.backends.local.writer import night_slot
+
+    base = paintings[0]
+    many = [base.model_copy(update={"key": f"k{i}", "title": f"Study {i}"}) for i in range(20)]
+    hooks = []
+    for i, p in enumerate(many):
+        with night_slot(i, "0007"):
+            hooks.append(writer.write(p, ResearchNotes(), "en").hook)
+    assert len(set(hooks)) == 20
+    with night_slot(3, "0007"):
+        again = writer.write(many[3], ResearchNotes(), "en").hook
+    assert again == hooks[3]  # the same painting in the same night: the same script
+    other_night = []
+    for i, p in enumerate(many):
+        with night_slot(i, "0008"):
+            other_night.append(writer.write(p, ResearchNotes(), "en").hook)
+    assert other_night != hooks and len(set(other_night)) == 20  # another night rotates the banks
+
+
+# -- the sitter, French titles and typography -----------------------------------------------------------------------
+
+
+def test_lines_fit_the_sitter() -> None:
+    from vivant.backends.local.writer import sitter_profile
+
+    def profile(title: str, gender: str | None = None) -> tuple[str, tuple[str, ...]]:
+        p = Painting(id=1, key="x", title=title, artist="A B", image_path=Path("x.jpg"), gender=gender)  # type: ignore[arg-type]
+        sp = sitter_profile(p)
+        return sp.gender, sp.kinds
+
+    assert profile("Lady Agnew of Lochnaw") == ("female", ())
+    assert profile("Portrait of Pope Innocent X") == ("male", ("royal",))
+    assert profile("Portrait of Louis XIV (detail crop)")[1] == ("royal",)
+    assert profile("Self-Portrait with Two Circles") == ("unclear", ("self",))
+    assert profile("Bacchus") == ("male", ("myth",))
+    assert profile("Head of an Old Man") == ("male", ("old",))
+    assert profile("The Milkmaid") == ("female", ("work",))
+    assert profile("Girl with a Pearl Earring") == ("female", ("young",))
+    assert profile("Mona Lisa", "female") == ("female", ())
+
+
+def test_french_agrees_with_a_woman_sitter(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    lady = next(p for p in paintings if p.title == "Lady Agnew of Lochnaw")
+    texts = []
+    for position in range(30):
+        from vivant.backends.local.writer import night_slot
+
+        with night_slot(position, "n"):
+            texts.append(writer.write(lady, ResearchNotes(), "fr").script)
+    joined = " ".join(texts)
+    assert "peinte" in joined
+    assert not re.search(r"m'a peint\b", joined)
+
+
+def test_french_title_from_the_catalog_or_said_less(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    from vivant.backends.local.writer import french_title
+
+    pearl = next(p for p in paintings if p.title == "Girl with a Pearl Earring")
+    assert french_title(pearl) is None
+    plain = writer.write(pearl, ResearchNotes(), "fr")
+    assert "Girl" not in plain.script and "Pearl" not in plain.script  # no English title inside French
+    assert plain.painting_title == "Girl with a Pearl Earring"  # the card shows the original title
+    translated = pearl.model_copy(update={"title_fr": "La Jeune Fille à la perle"})
+    script = writer.write(translated, ResearchNotes(), "fr")
+    assert "La Jeune Fille à la perle" in script.script
+    assert script.painting_title == "La Jeune Fille à la perle"
+    assert writer.write(translated, ResearchNotes(), "en").painting_title == "Girl with a Pearl Earring"
+    by_archive = writer.write(pearl, ResearchNotes(titles={"fr": "La Jeune Fille à la perle"}), "fr")
+    assert by_archive.painting_title == "La Jeune Fille à la perle"
+    bacchus = next(p for p in paintings if p.title == "Bacchus")
+    assert french_title(bacchus) == "Bacchus"
+    marion = next(p for p in paintings if p.title == "Portrait of Fortuné Marion")
+    assert french_title(marion) == "Portrait de Fortuné Marion"
+    pope = next(p for p in paintings if p.title == "Portrait of Pope Innocent X")
+    assert french_title(pope) is None
+
+
+@pytest.mark.parametrize("position", range(6))
+def test_french_typography(writer: TemplateWriter, paintings: list[Painting], position: int) -> None:
+    from vivant.backends.local.writer import night_slot
+
+    with night_slot(position, "typo"):
+        for painting in paintings:
+            script = writer.write(painting, french_notes(painting), "fr")
+            for text in (script.script, script.title, script.hook):
+                assert not re.search(r"[^\u00a0][:;!?](\s|$)", text), text  # a no-break space before : ; ! ?
+                assert " :" not in text and " ?" not in text
+
+
+def test_facts_are_ranked_and_cleaned_before_the_writer(writer: TemplateWriter, paintings: list[Painting]) -> None:
+    painting = paintings[0]
+    src = Source(archive="t.zim", path="A/x", title=painting.title)
+    notes = ResearchNotes(
+        painting_facts=[Fact(text=f"{painting.title} was sold for $5 million & more, c. 1900.", source=src)],
+        titles={"en": painting.title},
+    )
+    script = writer.write(painting, notes, "en")
+    assert "I was sold for 5 million dollars and more, around 1900." in script.script
+
+
+# -- step 1 tells the writer its place in the night and the sitter step 0 saw ------------------------------------
+
+
+def test_night_position_from_the_units_folder(tmp_path: Path) -> None:
+    from vivant.steps.script import night_position
+
+    night = tmp_path / "batches" / "0004"
+    for name in ("b-painting", "a-painting", "c-painting", ".tmp-x"):
+        (night / name).mkdir(parents=True)
+    assert night_position(night / "b-painting" / ".tmp-1-script-fr-7") == (1, "0004")
+    assert night_position(night / "c-painting" / ".tmp-1-script-en-9") == (2, "0004")
+    assert night_position(tmp_path / "elsewhere" / "x") == (0, "")
+
+
+def test_the_verdicts_gender_reaches_the_writer(tmp_path: Path, paintings: list[Painting]) -> None:
+    from types import SimpleNamespace
+
+    from vivant.steps.script import _with_sitter
+
+    verdict = tmp_path / "verdict.json"
+    verdict.write_text(json.dumps({"sitter": {"gender": "female", "source": "faces", "confidence": 0.8}}))
+    mona = paintings[0]
+    ctx = SimpleNamespace(painting=mona, input=lambda step, kind: verdict)
+    assert _with_sitter(ctx).gender == "female"  # type: ignore[arg-type]
+    ctx.painting = mona.model_copy(update={"gender": "male"})  # the catalog's column wins
+    assert _with_sitter(ctx).gender == "male"  # type: ignore[arg-type]
+    ctx.painting, ctx.input = mona, lambda step, kind: tmp_path / "missing.json"
+    assert _with_sitter(ctx).gender is None  # type: ignore[arg-type]

@@ -166,7 +166,7 @@ def test_facts_are_clean_lead_sentences(built: dict[str, Built]) -> None:
         assert marker not in joined
     assert all(t.endswith((".", "!", "?")) for t in texts)
     assert "Nice." not in texts  # too short to be a fact
-    assert any("c. 1665" in t for t in texts)  # the abbreviation did not split the sentence
+    assert any("dated around 1665" in t for t in texts)  # "c." did not split the sentence, and is said as a word
     assert len(notes.artist_facts) <= 10
 
 
@@ -174,8 +174,17 @@ def test_max_facts_is_respected(built: dict[str, Built]) -> None:
     notes = ZimResearcher([built["plain"].path], max_facts=1).research(PEARL)
     assert len(notes.artist_facts) == 1
     assert len(notes.painting_facts) == 1
-    # the defining first sentence wins
-    assert notes.artist_facts[0].text.startswith("Johannes Vermeer")
+    # the most memorable sentence wins, and says why
+    assert notes.artist_facts[0].why and notes.artist_facts[0].language == "en"
+
+
+def test_facts_stand_on_their_own(built: dict[str, Built]) -> None:
+    """A sentence picked out of its paragraph gets its subject back: "He was born" -> "Vermeer was born"."""
+    notes = ZimResearcher([built["plain"].path], max_facts=10).research(PEARL)
+    texts = [f.text for f in notes.artist_facts]
+    assert "Vermeer was born in Delft in 1632 and spent his whole life there." in texts
+    assert not any(t.startswith(("He ", "It ")) for t in texts)
+    assert any(f.text.startswith("The painting has been") for f in notes.painting_facts)
 
 
 def test_redirect_is_followed(built: dict[str, Built]) -> None:
@@ -344,11 +353,30 @@ def test_real_painter_is_missing_and_nothing_is_invented(real_researcher: ZimRes
 
 def test_real_old_path_scheme_and_redirects(real_researcher: ZimResearcher) -> None:
     # "Shakespeare" is a redirect to A/William_Shakespeare in this archive
-    notes = real_researcher.research(_painting("Untitled Sketch", "Shakespeare"))
-    assert notes.artist_facts
-    source = notes.artist_facts[0].source
+    notes = real_researcher.research(_painting("Portrait of Shakespeare", "John Taylor"))
+    assert notes.painting_facts, notes.searched
+    source = notes.painting_facts[0].source
     assert source is not None and source.path == "A/William_Shakespeare"
-    assert any("1564" in f.text for f in notes.artist_facts)
+    assert any("1564" in f.text for f in notes.painting_facts)
+
+
+def test_real_title_with_extra_words_finds_the_subject(real_researcher: ZimResearcher) -> None:
+    """The issue's case: "Chandos portrait of William Shakespeare" found nothing though the article exists."""
+    painting = _painting("Chandos portrait of William Shakespeare", "John Taylor").model_copy(update={"year": 1610})
+    notes = real_researcher.research(painting)
+    assert {f.source.path for f in notes.painting_facts if f.source} == {"A/William_Shakespeare"}
+    log = "\n".join(notes.searched)
+    assert "subject 'William Shakespeare' in wikipedia_en_100_mini_2022-10.zim: found 'William Shakespeare'" in log
+    assert "the sitter: a person" in log
+    # the playwright is not taken for the painter John Taylor, nor for the painting itself
+    assert notes.artist_facts == []
+    assert "rejected 'William Shakespeare' (A/William_Shakespeare): a person" in log
+
+
+def test_real_writer_is_not_a_painter(real_researcher: ZimResearcher) -> None:
+    notes = real_researcher.research(_painting("Untitled Sketch", "Shakespeare"))
+    assert notes.artist_facts == []
+    assert any("rejected 'William Shakespeare'" in line and "not a painter" in line for line in notes.searched)
 
 
 def test_real_archive_without_fulltext_index(real_researcher: ZimResearcher) -> None:
@@ -387,3 +415,244 @@ def test_split_sentences_keeps_abbreviations() -> None:
 
 def test_normalize_removes_accents() -> None:
     assert zim_mod.normalize("Diego Velázquez_(painter)") == "diego velazquez painter"
+
+
+# -- articles that collide: a painting, a song and an album of one title; a painter and namesakes -----------------
+
+COLLIDING = {
+    "Georgia_on_My_Mind": (
+        "Georgia on My Mind",
+        "<p><b>Georgia on My Mind</b> is a 1930 song written by Hoagy Carmichael and Stuart Gorrell. Ray Charles "
+        "recorded it in 1960; he had lost his sight at the age of six.</p>",
+    ),
+    "Georgia_on_My_Mind_(album)": (
+        "Georgia on My Mind (album)",
+        "<p><i>Georgia on My Mind</i> is the fourth studio album by the jazz organist Shirley Scott, released "
+        "in 1962 on the Prestige label.</p>",
+    ),
+    "Georgia_on_My_Mind_(painting)": (
+        "Georgia on My Mind (painting)",
+        "<p><i>Georgia on My Mind</i> is an oil painting on canvas by the American painter Ann Ruby, completed "
+        "in 1931. The painting hangs in a museum in a large city in the south of the country. It was stolen in "
+        "1970 and found ten years later in a barn, rolled up behind a tractor.</p>",
+    ),
+    "Ann_Ruby": (
+        "Ann Ruby",
+        "<p><b>Ann Ruby</b> (1890 &ndash; 1962) was an American painter of portraits and landscapes from "
+        "Georgia. She was the first woman to show a painting at the state fair, in 1921.</p>",
+    ),
+    "Ann_Ruby_(footballer)": (
+        "Ann Ruby (footballer)",
+        "<p><b>Ann Ruby</b> (born 1988) is an American footballer who plays as a midfielder for a club in "
+        "Atlanta since 2010.</p>",
+    ),
+    "Ann_Ruby_(sculptor)": (
+        "Ann Ruby (sculptor)",
+        "<p><b>Ann Ruby</b> (1702 &ndash; 1771) was an English sculptor of church monuments who worked in "
+        "Bath for most of her life.</p>",
+    ),
+    "Mary_Ruby": (
+        "Mary Ruby",
+        "<p><b>Mary Ruby</b> (1850 &ndash; 1920) was a singer and the mother of the painter Ann Ruby; she "
+        "posed for her daughter's first portrait in 1910.</p>",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def colliding(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from libzim.writer import Creator, Hint, Item, StringProvider
+
+    class Article(Item):
+        def __init__(self, slug: str, title: str, html: str) -> None:
+            super().__init__()
+            self.slug, self.title, self.html = slug, title, f"<html><body>{html}</body></html>"
+
+        def get_path(self) -> str:
+            return self.slug
+
+        def get_title(self) -> str:
+            return self.title
+
+        def get_mimetype(self) -> str:
+            return "text/html"
+
+        def get_contentprovider(self) -> StringProvider:
+            return StringProvider(self.html)
+
+        def get_hints(self) -> dict[Hint, int]:
+            return {Hint.FRONT_ARTICLE: True}
+
+    path = tmp_path_factory.mktemp("colliding") / "colliding.zim"
+    with Creator(str(path)).config_indexing(True, "eng") as creator:
+        creator.set_mainpath("Ann_Ruby")
+        creator.add_metadata("Title", "Colliding titles")
+        creator.add_metadata("Language", "eng")
+        for slug, (title, html) in COLLIDING.items():
+            creator.add_item(Article(slug, title, html))
+    return path
+
+
+GEORGIA = Painting(
+    id=7, key="ruby_georgia", title="Georgia on My Mind", artist="Ann Ruby", year=1931, artist_died=1962,
+    image_path=Path("unused.jpg"),
+)  # fmt: skip
+
+
+def test_painting_beats_the_song_and_the_album_of_its_title(colliding: Path) -> None:
+    notes = ZimResearcher([colliding], max_facts=3).research(GEORGIA)
+    assert {f.source.path for f in notes.painting_facts if f.source} == {"Georgia_on_My_Mind_(painting)"}
+    log = "\n".join(notes.searched)
+    assert "rejected 'Georgia on My Mind' (Georgia_on_My_Mind): a song" in log
+    assert "rejected 'Georgia on My Mind (album)' (Georgia_on_My_Mind_(album)): a album" in log
+    assert "found 'Georgia on My Mind (painting)'" in log and "a painting" in log
+    assert notes.titles == {"en": "Georgia on My Mind"}
+    # the theft beats the sentence about where it hangs
+    assert any("stolen in 1970" in f.text and "a scandal" in f.why for f in notes.painting_facts)
+    assert not any("hangs in a museum" in f.text for f in notes.painting_facts[:2])
+    assert not any("song" in f.text for f in notes.painting_facts)
+
+
+def test_the_painter_beats_namesakes(colliding: Path) -> None:
+    notes = ZimResearcher([colliding], max_facts=3).research(GEORGIA)
+    assert {f.source.path for f in notes.artist_facts if f.source} == {"Ann_Ruby"}
+    log = "\n".join(notes.searched)
+    assert "found 'Ann Ruby' (Ann_Ruby)" in log and "dates match" in log
+    assert any("first woman" in f.text and "a first" in f.why for f in notes.artist_facts)
+
+
+def test_namesakes_are_rejected_with_why(colliding: Path) -> None:
+    """Without the painter's own article, the footballer and the sculptor of the same name are turned down."""
+    later = GEORGIA.model_copy(update={"key": "ruby-2", "artist": "Ann Ruby", "artist_died": 1771, "year": 1760})
+    notes = ZimResearcher([colliding], max_facts=3).research(later)
+    log = "\n".join(notes.searched)
+    assert {f.source.path for f in notes.artist_facts if f.source} == {"Ann_Ruby_(sculptor)"}
+    assert "rejected 'Ann Ruby' (Ann_Ruby): a namesake: died 1962, the painter died 1771" in log
+    unknown = GEORGIA.model_copy(update={"key": "ruby-3", "artist_died": None, "year": 1995})
+    notes = ZimResearcher([colliding], max_facts=3).research(unknown)
+    log = "\n".join(notes.searched)
+    assert "rejected 'Ann Ruby (footballer)' (Ann_Ruby_(footballer)): a person (footballer)" in log
+    assert all(f.source and f.source.path != "Ann_Ruby_(footballer)" for f in notes.artist_facts)
+
+
+def test_kinds_from_the_lead() -> None:
+    from vivant.backends.zim import classify
+
+    assert classify(COLLIDING["Georgia_on_My_Mind"][1]).kind == "song"
+    assert classify(COLLIDING["Georgia_on_My_Mind_(album)"][1]).kind == "album"
+    painting = classify(COLLIDING["Georgia_on_My_Mind_(painting)"][1])
+    assert painting.kind == "painting" and "oil painting" in painting.evidence
+    ann = classify(COLLIDING["Ann_Ruby"][1])
+    assert (ann.kind, ann.job, ann.born, ann.died, ann.is_artist) == ("person", "painter", 1890, 1962, True)
+    assert classify("<p>Delft is a city in the province of South Holland.</p>").kind == "place"
+    assert classify("<p>Le Bacchus est un tableau du peintre italien Caravage, peint vers 1596.</p>").kind == "painting"
+    assert classify("<p><i>Vertigo</i> is a 1958 American film directed by Alfred Hitchcock.</p>").kind == "film"
+
+
+def test_portrait_subjects_and_title_variants() -> None:
+    from vivant.backends.zim import portrait_subject, title_variants
+
+    assert portrait_subject("Portrait of Louis XIV (detail crop)") == "Louis XIV"
+    assert portrait_subject("Chandos portrait of William Shakespeare") == "William Shakespeare"
+    assert portrait_subject("Madame Cézanne in Blue") == "Madame Cézanne"
+    assert portrait_subject("Girl with a Pearl Earring") is None
+    variants = title_variants("The Chandos portrait of William Shakespeare")
+    assert variants[0] == "The Chandos portrait of William Shakespeare"
+    assert "Chandos portrait of William Shakespeare" in variants and "William Shakespeare" in variants
+    assert "Madame Cézanne" in title_variants("Madame Cézanne in Blue")
+
+
+# -- a French archive: French titles, names and facts ---------------------------------------------------------------
+
+FRENCH = {
+    "Léonard_de_Vinci": (
+        "Léonard de Vinci",
+        "<p><b>Léonard de Vinci</b> (15 avril 1452 &ndash; 2 mai 1519) est un peintre italien et un homme "
+        "d'esprit universel, à la fois artiste, organisateur de spectacles et ingénieur.</p><p>Il est le premier "
+        "à dessiner un hélicoptère, vers 1487, bien avant les avions.</p>",
+    ),
+    "La_Joconde": (
+        "La Joconde",
+        "<p><i>La Joconde</i> est un tableau de Léonard de Vinci, peint entre 1503 et 1519. Le tableau fut volé "
+        "au Louvre en 1911 et retrouvé deux ans plus tard à Florence.</p>",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def french_zim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from libzim.writer import Creator, Hint, Item, StringProvider
+
+    class Article(Item):
+        def __init__(self, slug: str, title: str, html: str) -> None:
+            super().__init__()
+            self.slug, self.title, self.html = slug, title, f"<html><body>{html}</body></html>"
+
+        def get_path(self) -> str:
+            return self.slug
+
+        def get_title(self) -> str:
+            return self.title
+
+        def get_mimetype(self) -> str:
+            return "text/html"
+
+        def get_contentprovider(self) -> StringProvider:
+            return StringProvider(self.html)
+
+        def get_hints(self) -> dict[Hint, int]:
+            return {Hint.FRONT_ARTICLE: True}
+
+    path = tmp_path_factory.mktemp("fr") / "wikipedia_fr_test.zim"
+    with Creator(str(path)).config_indexing(True, "fra") as creator:
+        creator.set_mainpath("La_Joconde")
+        creator.add_metadata("Title", "Test français")
+        creator.add_metadata("Language", "fra")
+        for slug, (title, html) in FRENCH.items():
+            creator.add_item(Article(slug, title, html))
+        creator.add_redirection(
+            "Leonardo_da_Vinci", "Leonardo da Vinci", "Léonard_de_Vinci", {Hint.FRONT_ARTICLE: True}
+        )
+    return path
+
+
+def test_a_french_archive_gives_french_titles_names_and_facts(french_zim: Path, built: dict[str, Built]) -> None:
+    from vivant.backends.local.writer import TemplateWriter
+
+    mona = Painting(
+        id=3, key="mona", title="Mona Lisa", artist="Leonardo da Vinci", year=1503, artist_died=1519,
+        title_fr="La Joconde", image_path=Path("unused.jpg"),
+    )  # fmt: skip
+    notes = ZimResearcher([built["plain"].path, french_zim], max_facts=3).research(mona)
+    assert notes.titles == {"fr": "La Joconde"}
+    assert notes.artist_names == {"fr": "Léonard de Vinci"}
+    french = [f for f in (*notes.painting_facts, *notes.artist_facts) if f.language == "fr"]
+    assert {f.source.archive for f in french if f.source} == {"wikipedia_fr_test.zim"}
+    assert any("volé au Louvre en 1911" in f.text for f in french)
+    assert any(f.text.startswith("De Vinci est le premier à dessiner un hélicoptère, vers 1487") for f in french)
+    script = TemplateWriter().write(mona, notes, "fr")
+    assert "Léonard de Vinci" in script.script and "Leonardo" not in script.script
+    assert "La Joconde" in script.script or "J'ai été volé" in script.script or "volé au Louvre" in script.script
+    assert script.sources and all(s.archive == "wikipedia_fr_test.zim" for s in script.sources)
+    english = TemplateWriter().write(mona, notes, "en")
+    assert "Leonardo da Vinci" in english.script and "Louvre" not in english.script
+
+
+def test_the_most_memorable_sentences_win_and_are_said_well() -> None:
+    """The issue's case: a singer losing his sight at six was not picked; "R&B" was said "R B"."""
+    from vivant.backends.zim import pick_sentences
+
+    lead = [
+        "Hank Crawford was an American alto saxophonist, arranger and songwriter from Memphis, Tennessee. "
+        "He played in a band in the city and later in another band in the same city. "
+        "He was the musical director for Ray Charles, who had lost his sight at the age of six. "
+        "His style mixed R&B, soul and jazz on more than 20 albums for other players to copy.",
+    ]
+    picked = pick_sentences(lead, 2, ["hank", "crawford"], name="Crawford", possessive="Crawford's")
+    texts = [p.text for p in picked]
+    assert any("lost his sight at the age of six" in t for t in texts), texts
+    assert not any("played in a band" in t for t in texts)
+    assert all(p.why for p in picked)
+    everything = pick_sentences(lead, 4, ["hank", "crawford"], name="Crawford", possessive="Crawford's")
+    assert "Crawford's style mixed R and B, soul and jazz" in " ".join(p.text for p in everything)
+    assert not any("played in a band" in p.text for p in everything)  # nothing worth saying: left out

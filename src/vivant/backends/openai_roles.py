@@ -62,6 +62,7 @@ from vivant.roles import (
     Verdict,
     Writer,
 )
+from vivant.speech import clean_for_speech, french_typography
 from vivant.steps.base import current_context
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,8 @@ class ScriptDraft(BaseModel):
     hook: str = Field(min_length=3, max_length=200)
     script: str = Field(min_length=20, max_length=1100)
     hashtags: list[str] = Field(min_length=1, max_length=8)
+    painting_title: str | None = Field(default=None, max_length=200)
+    """The painting's title in the script's language (translated when no title in that language is known)."""
 
 
 HASHTAG_PATTERN = r"^#[^\s#]{1,40}$"
@@ -468,7 +471,15 @@ class LLMWriter:
             if src is not None and src not in sources:
                 sources.append(src)
         allowed_years = self._allowed_years(painting, listed, facts)
-        artist = " ".join(painting.artist.split())
+        artist = " ".join((notes.artist_names.get(language) or painting.artist).split())  # "Léonard de Vinci"
+        known_title = known_painting_title(painting, notes, language)
+        if known_title:
+            title_rule = f'exactly "{known_title}"'
+        else:
+            title_rule = (
+                f'the title "{spoken_title(painting.title)}" in {LANGUAGE_NAMES[language]}, as museums and books '
+                "in that language name it (keep proper names; if unsure, translate it word for word)"
+            )
         messages: list[Message] = [
             {"role": "system", "content": self.prompts.render("script.system")},
             {
@@ -481,6 +492,7 @@ class LLMWriter:
                     language_name=LANGUAGE_NAMES[language],
                     facts="\n".join(fact_lines),
                     max_words=MAX_SCRIPT_WORDS,
+                    painting_title_rule=title_rule,
                 ),
             },
         ]
@@ -488,10 +500,12 @@ class LLMWriter:
 
         def check(draft: ScriptDraft) -> None:
             problems: list[str] = []
+            said_title = known_title or _clean_title(draft.painting_title) or spoken_title(painting.title)
             try:
                 built["script"] = Script(
                     language=language,
                     title=draft.title,
+                    painting_title=said_title,
                     hook=draft.hook,
                     script=" ".join(draft.script.split()),
                     hashtags=draft.hashtags,
@@ -506,7 +520,7 @@ class LLMWriter:
 
         schema = strict_schema(ScriptDraft, hashtags={"pattern": HASHTAG_PATTERN})
         if self.settings.guided:
-            schema = guided_script_schema(schema, artist, spoken_title(painting.title), language)
+            schema = guided_script_schema(schema, artist, known_title or spoken_title(painting.title), language)
         self.client.structured(
             messages,
             ScriptDraft,
@@ -516,7 +530,7 @@ class LLMWriter:
             max_tokens=400 if self.settings.guided else None,
             retry_prompt=self.prompts.text("retry"),
         )
-        return built["script"]
+        return said_well(built["script"], language)
 
     @staticmethod
     def _allowed_years(painting: Painting, listed: list[Fact], facts: Iterable[NoteFact]) -> set[str]:
@@ -525,6 +539,40 @@ class LLMWriter:
         for text in [*(f.text for f in listed), *(f.text for f in facts)]:
             years |= set(_YEAR.findall(text))
         return years
+
+
+def said_well(script: Script, language: Language) -> Script:
+    """The script as a voice should read it ("R&B" -> "R and B", "c. 1665" -> "around 1665") and, in French,
+    with French typography; the model's text is kept when the result would break the Script's limits."""
+    spoken = {k: clean_for_speech(getattr(script, k), language) for k in ("hook", "script")}
+    spoken["title"] = script.title
+    if language == "fr":
+        spoken = {k: french_typography(v) for k, v in spoken.items()}
+        spoken["title"] = spoken["title"][:100]
+    try:  # "50%" -> "50 percent", a space before "!": one more word each
+        return Script.model_validate({**script.model_dump(), **spoken})
+    except ValidationError:
+        log.debug("the script is kept as the model wrote it (cleaned, it would break its limits)")
+        return script
+
+
+def known_painting_title(painting: Painting, notes: ResearchNotes, language: Language) -> str | None:
+    """The painting's title in ``language`` when the catalog or an archive gives it (else the LLM translates):
+    English is the catalog's title; French is ``title_fr``, else a French archive's article title."""
+    if language == "en":
+        return spoken_title(painting.title)
+    if painting.title_fr and painting.title_fr.strip():
+        return spoken_title(painting.title_fr)
+    if notes.titles.get(language):
+        return spoken_title(notes.titles[language])
+    return None
+
+
+def _clean_title(text: str | None) -> str | None:
+    if not text:
+        return None
+    cleaned = " ".join(text.replace("\n", " ").split()).strip(" \"'«»“”")
+    return cleaned[:200] or None
 
 
 def _literal(text: str) -> str:
@@ -544,6 +592,8 @@ def guided_script_schema(schema: dict[str, Any], artist: str, title: str, langua
     surname = artist.split()[-1] if artist.split() else artist
     free = "[a-zA-ZÀ-ÿ ,.;:!?'-]"  # letters and punctuation: no digit (year), quote or control character
     props = dict(schema["properties"])
+    props.pop("painting_title", None)  # a small model is not asked to translate: the known title is used
+    schema = {**schema, "required": [r for r in schema.get("required", []) if r != "painting_title"]}
     opener = _OPENERS[language].format(title=title)
     props["script"] = {
         "type": "string",

@@ -73,9 +73,10 @@ def metadata(store: Store, settings: Settings, item_id: int, lang: str) -> dict[
         raise StoreError(f"item {item_id}: no final {lang} video")
     hashtags = [str(h) for h in script.get("hashtags", [])]
     byline = painting.artist + (f", {painting.year}" if painting.year else "")
+    painting_title = str(script.get("painting_title") or painting.title)  # in the video's language
     disclosure = DISCLOSURE.get(lang, DISCLOSURE["en"])
     description = "\n\n".join(
-        part for part in (str(script.get("hook", "")), f"{painting.title} — {byline}.", disclosure, " ".join(hashtags))
+        part for part in (str(script.get("hook", "")), f"{painting_title} — {byline}.", disclosure, " ".join(hashtags))
         if part
     )  # fmt: skip
     approved = [r.at for r in store.reviews(item_id) if r.decision == "APPROVE"]
@@ -207,7 +208,8 @@ def _render_unbranded(store: Store, settings: Settings, item_id: int, lang: str,
     r = settings.render
     script = _script(store, settings, item_id, lang)
     spec = FinalSpec.from_settings(
-        r, clips=[need(5, "video"), need(6, "video", lang), need(8, "video")], title=painting.title,
+        r, clips=[need(5, "video"), need(6, "video", lang), need(8, "video")],
+        title=str(script.get("painting_title") or painting.title),
         artist=painting.artist, year=painting.year, subtitles=need(7, "subtitles", lang),
         music=pick_music(r.music_dir, f"{painting.key}:{lang}"),
     )  # fmt: skip

@@ -16,11 +16,12 @@ def run(ctx: StepContext) -> StepResult:
     script = ctx.input_model("script", "script", Script)
     fonts = find_fonts_dir(r.fonts_dir)
     painting = ctx.painting
+    title = script.painting_title or painting.title  # the painting's title in this video's language
     spec = FinalSpec.from_settings(
         r,
         clips=[ctx.input("transition", "video"), ctx.input("lipsync", "video"), ctx.input("outro", "video")],
         subtitles=ctx.input("subtitles", "subtitles"),
-        title=painting.title,
+        title=title,
         artist=painting.artist,
         year=painting.year,
         music=pick_music(r.music_dir, f"{painting.key}:{ctx.lang}"),
@@ -40,7 +41,7 @@ def run(ctx: StepContext) -> StepResult:
     make_thumbnail(
         ctx.input("lipsync", "video"),  # a clean frame: no subtitles or watermark on the cover
         ctx.out / "thumbnail.jpg",
-        title=painting.title,
+        title=title,
         artist=painting.artist,
         fonts_dir=fonts,
         width=r.width,

@@ -1,27 +1,49 @@
 """A template writer: the portrait's first-person script without a language model.
 
-:class:`TemplateWriter` fills hand-written French and English templates with the painting's metadata (title,
-artist, year, the artist's death year, genre, style) and, when research found some, with the facts of the
-notes, lightly rephrased ("My painter, Johannes Vermeer, was born in Delft."). It never invents a fact: every
-statement about the painting or the painter comes from the metadata or the notes; the rest is banter. French
-scripts use only facts written in French (English facts are not machine-translated), so they may say less.
+:class:`TemplateWriter` fills hand-written phrase banks (``vivant/data/phrases/en.toml`` and ``fr.toml``: tens
+of openings, closings, introductions, lines that fit the sitter, the era, the painter's death, and banter) with
+the painting's metadata (title, artist, year, the artist's death year) and, when research found some, with the
+facts of the notes, lightly rephrased ("My painter, Johannes Vermeer, was born in Delft."). It never invents a
+fact: every statement about the painting or the painter comes from the metadata or the notes; the rest is banter.
 
-The variant of each part (hook, banter, closing line) is picked from a hash of the painting's key, so the same
-painting always gets the same script and different paintings sound different. The text is meant for a TTS
-voice: no emojis, no markdown, no hashtags, no brackets. It is kept between about 60 and 130 words and always
-validates as a :class:`~vivant.roles.Script` (150 words at most).
+**Range across a night.** Inside a step, :func:`night_slot` tells the writer where the painting sits in its
+night (its position among the batch's paintings, and the batch as a seed); the opening and the closing are then
+picked by position with a stride prime to the bank's size, so a night of up to ``len(bank)`` paintings repeats
+none, and another night rotates the banks. Without a slot (a single call), a hash of the painting's key picks.
+The same painting in the same night always gets the same script.
+
+**The sitter.** Lines fit the sitter: gender (the catalog's ``gender``, else step 0's verdict, else title words
+such as "Lady", "Madame", "Man"), kind (self-portrait, royalty or a pope, a figure of myth, young, old, at
+work, from title words) and era (the century of the painting's year).
+
+**French.** French scripts use the French title (the catalog's ``title_fr``, else a French archive's article
+title, else the original title when it has no English word, or a plain "Portrait of X" made "Portrait de X");
+otherwise they do not say the title at all (it is on the title card). They use only facts written in French
+(English facts are not machine-translated), so they may say less, and follow French typography (no-break
+space before ``: ; ! ?``). The text is meant for a TTS voice: no emojis, markdown, hashtags or brackets; it
+always validates as a :class:`~vivant.roles.Script` (150 words at most).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import hashlib
 import logging
+import math
 import re
+import tomllib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
 
-from vivant.roles import MAX_SCRIPT_WORDS, Fact, Language, Painting, ResearchNotes, Script, Source
+from vivant.backends.zim import portrait_subject
+from vivant.errors import ConfigError
+from vivant.roles import MAX_SCRIPT_WORDS, Fact, Gender, Language, Painting, ResearchNotes, Script, Source
+from vivant.speech import clean_for_speech, french_typography
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +56,8 @@ TARGET_MAX_WORDS = 130
 """Facts and banter are added while the script stays within this many words (the hard limit is 150)."""
 TARGET_MIN_WORDS = 70
 """Banter is added until the script has about this many words."""
-MAX_BODY_SENTENCES = 5
-"""Sentences between the hook and the closing line (the introduction included)."""
+MAX_BODY_LINES = 6
+"""Sentences between the opening and the closing line (the introduction included)."""
 MAX_FACT_WORDS = 45
 """A fact longer than this (once made speakable) is left out rather than cut."""
 
@@ -57,6 +79,11 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", plain.replace("_", " ")).split())
 
 
+def _capitalize(text: str) -> str:
+    """A capital at the start of each sentence ("da Vinci died..." -> "Da Vinci died...")."""
+    return re.sub(r"(^|[.!?]\s+)([a-zà-ÿ])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
 def _word_count(text: str) -> int:
     return len(text.split())
 
@@ -70,11 +97,9 @@ def _drop_brackets(text: str) -> str:
     return text.replace("(", "").replace(")", "").replace("[", "").replace("]", "")
 
 
-def speakable(text: str) -> str:
-    """Make a sentence fit for a TTS voice: no brackets, symbols, emojis or markdown."""
-    text = _drop_brackets(text)
-    text = re.sub(r"\b(?:c|ca|circa)\.\s*(?=\d)", "around ", text)
-    text = re.sub(r"(\d)\s*[–—-]\s*(\d)", r"\1 to \2", text)
+def speakable(text: str, language: Language = "en") -> str:
+    """Make a sentence fit for a TTS voice: symbols said as words, no brackets, emojis or markdown."""
+    text = _drop_brackets(clean_for_speech(text, language))
     text = re.sub(r"\s*[–—]\s*", ", ", text)
     text = text.replace("_", " ").replace("’", "'")
     # keep letters (any script), digits, spaces and plain punctuation; drop the rest (emojis, #, *, /, ...)
@@ -113,88 +138,204 @@ def looks_french(text: str) -> bool:
     return fr > en
 
 
+def _fact_language(fact: Fact) -> str:
+    if fact.language:
+        return fact.language
+    return "fr" if looks_french(fact.text) else "en"
+
+
 def _digest(key: str, salt: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{salt}|{key}".encode()).digest()[:8], "big")
 
 
-def _pick(options: Sequence[str], key: str, salt: str) -> str:
-    return options[_digest(key, salt) % len(options)]
+# -- the night: where a painting sits among the others --------------------------------------------------------
 
 
-def _rotated(options: Sequence[str], key: str, salt: str) -> list[str]:
-    k = _digest(key, salt) % len(options)
-    return [*options[k:], *options[:k]]
+@dataclass(frozen=True)
+class NightSlot:
+    """A painting's place in its night: ``position`` among the batch's paintings, ``seed`` names the night."""
+
+    position: int
+    seed: str
 
 
-# -- templates ---------------------------------------------------------------------------------------------
+_NIGHT: contextvars.ContextVar[NightSlot | None] = contextvars.ContextVar("vivant_night_slot", default=None)
 
-_HOOKS: dict[Language, tuple[str, ...]] = {
-    "en": (
-        "Stop scrolling. Yes, you. I have been waiting a very long time to say this.",
-        "Psst. Over here, inside the frame. Do you have a minute?",
-        "You look at me, I look at you. Awkward, right? Let me break the ice.",
-        "Finally, someone who stops long enough to listen to me.",
-        "Hold on, do not swipe yet. I have a confession to make.",
+
+@contextlib.contextmanager
+def night_slot(position: int, seed: str) -> Iterator[NightSlot]:
+    """Make the writers called inside pick their phrases for this place in the night."""
+    slot = NightSlot(position, seed)
+    token = _NIGHT.set(slot)
+    try:
+        yield slot
+    finally:
+        _NIGHT.reset(token)
+
+
+def _stride(n: int) -> int:
+    return next(s for s in (7, 5, 3, 1) if math.gcd(s, n) == 1)
+
+
+def _choose(options: Sequence[str], key: str, part: str, slot: NightSlot | None) -> str:
+    """One option: by the night's position (distinct for up to ``len(options)`` paintings), else by key."""
+    n = len(options)
+    if slot is None:
+        return options[_digest(key, part) % n]
+    return options[(_digest(slot.seed, part) + slot.position * _stride(n)) % n]
+
+
+def _rotated(options: Sequence[str], key: str, part: str, slot: NightSlot | None) -> list[str]:
+    if not options:
+        return []
+    first = options.index(_choose(options, key, part, slot))
+    return [*options[first:], *options[:first]]
+
+
+# -- the phrase banks ----------------------------------------------------------------------------------------
+
+_REQUIRED = ("openings", "closings", "intros", "intros_no_year", "intros_self", "died", "era", "painting_fact_leads",
+             "sitter_fact_leads", "artist_fact_wrappers", "artist_fact_other", "titles", "banter")  # fmt: skip
+SITTER_KINDS = ("self", "royal", "myth", "young", "old", "work", "female", "male")
+
+
+@functools.lru_cache(maxsize=4)
+def phrases(language: Language) -> dict[str, Any]:
+    """The phrase banks of one language (``vivant/data/phrases/<language>.toml``), checked once."""
+    resource = files("vivant").joinpath("data", "phrases", f"{language}.toml")
+    try:
+        data = tomllib.loads(resource.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{resource}: cannot read the template writer's phrases: {e}") from None
+    french = ("intros_untitled", "intros_untitled_no_year", "titles_untitled")
+    required = _REQUIRED + (french if language == "fr" else ())
+    for name in required:
+        if not isinstance(data.get(name), list) or not data[name]:
+            raise ConfigError(f"{resource}: {name!r} must be a non-empty list of lines")
+    sitter = data.get("sitter", {})
+    data["sitter"] = {k: list(sitter.get(k, [])) for k in SITTER_KINDS}
+    return data
+
+
+def closing_of(script: str, language: Language) -> str | None:
+    """The bank closing a script ends with (as written in the bank), or None: for reports and tests."""
+    for line in phrases(language)["closings"]:
+        for e in ("", "e"):
+            said = _capitalize(speakable(line.replace("{e}", e), language))
+            if language == "fr":
+                said = french_typography(said)
+            if script.endswith(said):
+                return line
+    return None
+
+
+# -- the sitter ------------------------------------------------------------------------------------------------
+
+_FEMALE_WORDS = _wordset(
+    "lady madame mrs miss mademoiselle woman women girl queen princess duchess countess empress marquise "
+    "mother wife daughter sister nun madonna virgin infanta milkmaid maid venus proserpine lilith flora diana "
+    "judith salome"
+)
+_MALE_WORDS = _wordset(
+    "man men boy king pope sir lord mr monsieur prince duke count emperor cardinal father son brother "
+    "bacchus apollo mars"
+)
+_KIND_WORDS: dict[str, frozenset[str]] = {
+    "royal": _wordset("king queen pope emperor empress prince princess duke duchess cardinal infanta countess count"),
+    "myth": _wordset(
+        "bacchus venus proserpine lilith apollo diana mars minerva flora psyche cupid medusa judith salome "
+        "mercury jupiter juno neptune pan orpheus narcissus"
     ),
-    "fr": (
-        "Arrête de scroller. Oui, toi. J'attends ce moment depuis très longtemps.",
-        "Psst. Par ici, dans le cadre. Tu as une minute ?",
-        "Tu me regardes, je te regarde. Un peu gênant, non ? Je brise la glace.",
-        "Enfin quelqu'un qui s'arrête assez longtemps pour m'écouter.",
-        "Attends, ne swipe pas tout de suite. J'ai une confidence à te faire.",
-    ),
+    "young": _wordset("girl boy child children young infanta youth"),
+    "old": _wordset("old elderly aged"),
+    "work": _wordset("milkmaid maid lacemaker laundress seamstress shepherd shepherdess peasant worker cook"),
 }
+_REGNAL = re.compile(r"\b[A-Z][a-z]+ [IVX]{1,5}\b")
 
-_CLOSINGS: dict[Language, tuple[str, ...]] = {
-    "en": (
-        "Follow for more confessions from inside the frame, and tell me in the comments what you think I am hiding.",
-        "If you liked my little secret, follow for more talking paintings, and tell me in the comments who "
-        "should speak next.",
-        "Now it is your turn: comment below what you see in me, and follow so you do not miss the next portrait.",
-        "Follow for more painted gossip. And yes, I saw that you nearly scrolled past me.",
-    ),
-    "fr": (
-        "Abonne-toi pour d'autres confidences du cadre, et dis-moi en commentaire ce que je cache, à ton avis.",
-        "Si mon petit secret t'a plu, abonne-toi pour d'autres tableaux qui parlent, et dis-moi en "
-        "commentaire qui doit parler ensuite.",
-        "À toi maintenant : écris en commentaire ce que tu vois en moi, et abonne-toi pour ne pas rater le "
-        "prochain portrait.",
-        "Abonne-toi pour plus de potins peints. Et oui, j'ai vu que tu as failli passer à côté de moi.",
-    ),
-}
 
-_BANTER: dict[Language, tuple[str, ...]] = {
-    "en": (
-        "Everyone stares at me, and nobody ever asks how my day is going.",
-        "I have been holding this exact expression for longer than you have been holding your phone, so "
-        "show some respect.",
-        "Look closely: every brushstroke you see was put there by hand, one tiny decision at a time.",
-        "People walk past me, squint, take a picture and leave. Rude.",
-        "I never blink, I never sleep, and I never get tired of judging your outfit.",
-    ),
-    "fr": (
-        "Tout le monde me fixe, et personne ne me demande jamais comment je vais.",
-        "Je garde cette expression depuis plus longtemps que tu ne gardes ton téléphone en main, "
-        "alors un peu de respect.",
-        "Regarde bien : chaque coup de pinceau a été posé à la main, une petite décision après l'autre.",
-        "Les gens passent, plissent les yeux, prennent une photo et repartent. Quelle politesse.",
-        "Je ne cligne jamais des yeux, je ne dors jamais, et je ne me lasse jamais de juger ta tenue.",
-    ),
-}
+@dataclass(frozen=True)
+class SitterProfile:
+    gender: Gender
+    kinds: tuple[str, ...]
 
-_TITLES: dict[Language, tuple[str, ...]] = {
-    "en": (
-        "{title}, by {artist}, speaks up",
-        "{title} has something to tell you",
-        "{title} breaks the silence",
-    ),
-    "fr": ("{title}, {de_artist}, prend la parole", "{title} a quelque chose à te dire", "{title} se confie"),
-}
 
-_FACT_LEADS: dict[Language, tuple[str, ...]] = {
-    "en": ("A little archive gossip: ", "The library whispers this: ", "Here is what the books say: "),
-    "fr": ("Petit potin d'archive : ", "Les livres racontent ceci : ", "Voici ce que disent les archives : "),
-}
+def sitter_profile(painting: Painting) -> SitterProfile:
+    """The sitter as the metadata says: gender (catalog or step 0, else title words) and kinds of sitter."""
+    words = set(_norm(painting.title).split())
+    gender: Gender = painting.gender or "unclear"
+    if gender == "unclear":
+        if words & _FEMALE_WORDS and not words & _MALE_WORDS:
+            gender = "female"
+        elif words & _MALE_WORDS and not words & _FEMALE_WORDS:
+            gender = "male"
+    kinds: list[str] = []
+    if re.search(r"self[\s-]*portrait|autoportrait", painting.title, re.IGNORECASE):
+        kinds.append("self")
+    for kind, kind_words in _KIND_WORDS.items():
+        if words & kind_words or (kind == "royal" and _REGNAL.search(painting.title)):
+            kinds.append(kind)
+    return SitterProfile(gender, tuple(kinds))
+
+
+_ORDINALS: dict[Language, tuple[str, ...]] = {
+    "en": ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+           "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+           "eighteenth", "nineteenth", "twentieth", "twenty-first"),
+    "fr": ("premier", "deuxième", "troisième", "quatrième", "cinquième", "sixième", "septième", "huitième",
+           "neuvième", "dixième", "onzième", "douzième", "treizième", "quatorzième", "quinzième", "seizième",
+           "dix-septième", "dix-huitième", "dix-neuvième", "vingtième", "vingt et unième"),
+}  # fmt: skip
+
+
+def century(year: int, language: Language) -> str:
+    """The century of a year in words, as a voice says it: "seventeenth century", "dix-septième siècle"."""
+    n = (year - 1) // 100 + 1
+    words = _ORDINALS[language]
+    name = words[n - 1] if 1 <= n <= len(words) else str(n)
+    return f"{name} siècle" if language == "fr" else f"{name} century"
+
+
+def surname(artist: str) -> str:
+    """The name a painter goes by in a sentence: the last word, with its particle ("da Vinci", "van Gogh")."""
+    words = artist.split()
+    if len(words) >= 2 and words[-2].lower() in _PARTICLES:
+        return " ".join(words[-2:])
+    return words[-1] if words else artist
+
+
+# -- French titles ---------------------------------------------------------------------------------------------
+
+_ENGLISH_TITLE_WORDS = _wordset(
+    "the a an of with in on at by and or to for from his her their self portrait lady lord girl boy man woman old "
+    "young head young blue red white black green yellow pearl earring milkmaid night watch daughters son sons "
+    "mother father wife husband pope king queen saint st sir mrs mr miss two three circles view landscape "
+    "still life study sketch"
+)
+
+
+def _no_english(text: str) -> bool:
+    words = _norm(text).split()
+    return bool(words) and not any(w in _ENGLISH_TITLE_WORDS for w in words)
+
+
+def french_title(painting: Painting, notes: ResearchNotes | None = None) -> str | None:
+    """The title to say in French: ``title_fr``, a French archive's title, the original title when it has no
+    English word ("Bacchus", "Mona Lisa"), or "Portrait of X" as "Portrait de X"; None when only English
+    is known (the French script then does not say it)."""
+    if painting.title_fr and painting.title_fr.strip():
+        return spoken_title(painting.title_fr)
+    if notes is not None and notes.titles.get("fr"):
+        return spoken_title(notes.titles["fr"])
+    title = spoken_title(painting.title)
+    if _no_english(title):
+        return title
+    m = re.fullmatch(r"portrait of (.+)", title, re.IGNORECASE)
+    if m and _no_english(m.group(1)):
+        return f"Portrait {_de(m.group(1))}"
+    return None
+
+
+# -- templates -------------------------------------------------------------------------------------------------
 
 _VERBS_EN = _wordset(
     "was is were had has became painted lived worked spent died trained moved remained "
@@ -241,122 +382,150 @@ class _Line:
         return _word_count(self.text)
 
 
+class _Fill(dict[str, str]):
+    def __missing__(self, key: str) -> str:  # an unknown placeholder in a user's phrases stays visible
+        return "{" + key + "}"
+
+
 class TemplateWriter:
-    """The Writer that fills templates (no LLM): cheeky, first person, facts only from metadata and notes."""
+    """The Writer that fills phrase banks (no LLM): cheeky, first person, facts only from metadata and notes."""
 
     name = "local:template"
     degraded = True
 
     def write(self, painting: Painting, notes: ResearchNotes, language: Language) -> Script:
-        title = spoken_title(painting.title)
-        artist = " ".join(painting.artist.split())
+        bank = phrases(language)
+        slot = _NIGHT.get()
         key = painting.key or f"{painting.id}:{painting.title}"
-        hook = _pick(_HOOKS[language], key, "hook")
-        closing = _pick(_CLOSINGS[language], key, "closing")
-        intro = self._intro(painting, title, artist, language)
-        facts = self._fact_lines(painting, notes, title, artist, language)
-        extras = self._extra_lines(painting, artist, language, key)
+        artist = " ".join((notes.artist_names.get(language) or painting.artist).split()) or painting.artist
+        profile = sitter_profile(painting)
+        if language == "fr":
+            said_title = french_title(painting, notes)
+            shown_title = said_title or spoken_title(painting.title)
+            if said_title and re.match(r"portrait (de |d')", said_title, re.IGNORECASE):
+                said_title = "le p" + said_title[1:]  # "Je suis le portrait de Louis XIV"
+        else:
+            said_title = shown_title = spoken_title(painting.title)
+            if re.match(r"portrait of ", said_title, re.IGNORECASE):
+                said_title = "the P" + said_title[1:]  # "I am the Portrait of George IV"
+        fill = _Fill(
+            title=said_title or "", artist=artist, surname=surname(artist),
+            de_artist=_de(artist), year=str(painting.year or ""), died=str(painting.artist_died or ""),
+            century=century(painting.year, language) if painting.year else "",
+            e="e" if profile.gender == "female" else "",
+        )  # fmt: skip
+
+        def fmt(line: str) -> str:
+            return _capitalize(speakable(line.format_map(fill), language))
+
+        opening = fmt(_choose(bank["openings"], key, "opening", slot))
+        closing = fmt(_choose(bank["closings"], key, "closing", slot))
+        intro = fmt(self._intro_pattern(bank, painting, profile, said_title, language, key, slot))
+        facts = self._fact_lines(painting, notes, said_title or "", artist, language, key, slot, fill)
+        extras = [_Line(fmt(line)) for line in self._extra_lines(bank, painting, profile, key, slot)]
 
         body: list[_Line] = [_Line(intro)]
-        total = _word_count(hook) + _word_count(intro) + _word_count(closing)
+        total = _word_count(opening) + _word_count(intro) + _word_count(closing)
         for line in facts:
-            if len(body) >= MAX_BODY_SENTENCES - 1:
+            if len(body) >= MAX_BODY_LINES - 1:
                 break
             if total + line.words <= TARGET_MAX_WORDS:
                 body.append(line)
                 total += line.words
         for line in extras:
-            if len(body) >= MAX_BODY_SENTENCES or total >= TARGET_MIN_WORDS:
+            if len(body) >= MAX_BODY_LINES or total >= TARGET_MIN_WORDS:
                 break
-            if total + line.words <= TARGET_MAX_WORDS:
+            if total + line.words <= TARGET_MAX_WORDS and line.text not in {b.text for b in body}:
                 body.append(line)
                 total += line.words
 
-        text = " ".join([hook, *(line.text for line in body), closing])
+        text = " ".join([opening, *(line.text for line in body), closing])
+        if language == "fr":
+            text = french_typography(text)
         if _word_count(text) > MAX_SCRIPT_WORDS:  # only with absurdly long titles or names
-            text = self._minimal(title, artist, language)
+            text = self._minimal(said_title, artist, language)
+            body = body[:1]
         sources: list[Source] = []
         for line in body:
             if line.source is not None and line.source not in sources:
                 sources.append(line.source)
+        title = _capitalize(self._title(bank, said_title, artist, language, key, slot))
+        if language == "fr":
+            opening, title = french_typography(opening), french_typography(title)[:100]
         script = Script(
             language=language,
-            title=self._title(title, artist, language, key),
-            hook=hook,
+            title=title,
+            painting_title=shown_title[:300],
+            hook=opening,
             script=text,
             hashtags=self._hashtags(painting, language),
             sources=sources,
-            artist=artist or painting.artist,
+            artist=artist,
         )
         log.debug("template script for %s (%s): %d words", painting.key, language, _word_count(text))
         return script
 
     # -- parts ----------------------------------------------------------------------------------------------
     @staticmethod
-    def _intro(painting: Painting, title: str, artist: str, language: Language) -> str:
-        if language == "fr":
-            when = f", daté de {painting.year}" if painting.year else ""
-            return f"On m'appelle {title}. Je suis un tableau {_de(artist)}{when}."
-        if painting.year:
-            return f"They call me {title}. {artist} painted me in {painting.year}, and I have been posing ever since."
-        return f"They call me {title}, and {artist} is the one who painted me."
+    def _intro_pattern(
+        bank: dict[str, Any], painting: Painting, profile: SitterProfile, title: str | None, language: Language,
+        key: str, slot: NightSlot | None,
+    ) -> str:  # fmt: skip
+        if title is None:  # French without a French title
+            pool = bank["intros_untitled"] if painting.year else bank["intros_untitled_no_year"]
+        elif "self" in profile.kinds and painting.year:
+            pool = bank["intros_self"]
+        else:
+            pool = bank["intros"] if painting.year else bank["intros_no_year"]
+        return _choose(pool, key, "intro", slot)
 
     @staticmethod
-    def _extra_lines(painting: Painting, artist: str, language: Language, key: str) -> list[_Line]:
+    def _extra_lines(
+        bank: dict[str, Any], painting: Painting, profile: SitterProfile, key: str, slot: NightSlot | None
+    ) -> list[str]:
+        """Lines that fit this painting, best first: the sitter, the painter's death or the era, then banter."""
         lines: list[str] = []
-        fr = language == "fr"
-        if painting.artist_died:
-            died = painting.artist_died
-            options = (
-                (
-                    f"{artist} nous a quittés en {died}, et moi, je suis toujours là, à faire tout le travail.",
-                    f"Mon artiste, {artist}, a tiré sa révérence en {died}. "
-                    "Moi, je suis toujours là pour faire la conversation.",
-                )
-                if fr
-                else (
-                    f"My painter, {artist}, died in {died}, and yet here I am, still doing all the work.",
-                    f"{artist} left this world in {died}. I stayed behind to do the talking.",
-                )
-            )
-            lines.append(_pick(options, key, "died"))
-        if painting.genre and painting.genre.strip().lower() == "portrait":
-            lines.append(
-                "Officiellement, je suis un portrait. Officieusement, je suis le personnage principal."
-                if fr
-                else "Officially, I am a portrait. Unofficially, I am the main character."
-            )
-        elif painting.genre and not fr:
-            genre = " ".join(painting.genre.replace("_", " ").replace("-", " ").split()).lower()
-            article = "an" if genre[:1] in "aeiou" else "a"
-            lines.append(f"Officially, I am {article} {genre}. Unofficially, I am the main character.")
-        if painting.style:
-            style = " ".join(painting.style.replace("_", " ").split())
-            lines.append(
-                f"Les historiens de l'art me rangent dans la case {style}. Moi, je dirais que j'ai de la ressource."
-                if fr
-                else f"Art historians file me under {style}. I prefer to say I have range."
-            )
-        lines += _rotated(_BANTER[language], key, "banter")
-        return [_Line(speakable(line)) for line in lines]
+        sitter_pool = [line for kind in profile.kinds for line in bank["sitter"].get(kind, [])]
+        if profile.gender in ("female", "male"):
+            sitter_pool += bank["sitter"].get(profile.gender, [])
+        if sitter_pool:
+            lines.append(_choose(sitter_pool, key, "sitter", slot))
+        died = bool(painting.artist_died) and "self" not in profile.kinds  # a self-portrait is the painter
+        if died:
+            lines.append(_choose(bank["died"], key, "died", slot))
+        if painting.year:
+            lines.append(_choose(bank["era"], key, "era", slot))
+        if died and painting.year and _digest(key, "order") % 2:
+            lines[-2], lines[-1] = lines[-1], lines[-2]  # the era first, for half of the paintings
+        lines += _rotated(bank["banter"], key, "banter", slot)
+        return lines
 
     def _fact_lines(
-        self, painting: Painting, notes: ResearchNotes, title: str, artist: str, language: Language
-    ) -> list[_Line]:
-        key = painting.key
-        usable = [f for f in (*notes.painting_facts, *notes.artist_facts) if looks_french(f.text) == (language == "fr")]
-        painting_facts = [f for f in notes.painting_facts if f in usable]
-        artist_facts = self._about_artist([f for f in notes.artist_facts if f in usable], artist)
+        self, painting: Painting, notes: ResearchNotes, title: str, artist: str, language: Language, key: str,
+        slot: NightSlot | None, fill: _Fill,
+    ) -> list[_Line]:  # fmt: skip
+        bank = phrases(language)
+        usable = [f for f in (*notes.painting_facts, *notes.artist_facts) if _fact_language(f) == language]
+        painting_title = notes.titles.get(language, "")
         lines: list[_Line] = []
-        lead = _pick(_FACT_LEADS[language], key, "lead")
-        for fact in painting_facts[:2]:
-            text = self._painting_fact(fact, title, language, lead)
+        lead = _choose(bank["painting_fact_leads"], key, "lead", slot)
+        sitter_lead = _choose(bank["sitter_fact_leads"], key, "sitter-lead", slot)
+        sitter = [w for w in _norm(portrait_subject(painting.title) or "").split() if w not in _PARTICLES]
+        for fact in [f for f in notes.painting_facts if f in usable][:2]:
+            source_words = set(_norm(fact.source.title).split()) if fact.source else set()
+            about_sitter = (
+                bool(sitter)
+                and set(sitter) <= source_words
+                and _norm(painting_title) != _norm(fact.source.title if fact.source else "")
+            )
+            text = self._painting_fact(fact, title, language, sitter_lead if about_sitter else lead)
             if text:
                 lines.append(_Line(text, fact.source))
                 if not text.startswith(("I ", "J'", "Je ")):
-                    lead = ""  # one "the archive says" is enough
+                    lead = sitter_lead = ""  # one "the archive says" is enough
+        artist_facts = self._about_artist([f for f in notes.artist_facts if f in usable], artist)
         for i, fact in enumerate(artist_facts[:2]):
-            text = self._artist_fact(fact, artist, language, first=(i == 0))
+            text = self._artist_fact(fact, artist, language, first=(i == 0), key=key, slot=slot, fill=fill)
             if text:
                 lines.append(_Line(text, fact.source))
         return lines
@@ -378,29 +547,36 @@ class TemplateWriter:
 
     @staticmethod
     def _painting_fact(fact: Fact, title: str, language: Language, lead: str) -> str | None:
-        sentence = speakable(fact.text)
+        sentence = speakable(fact.text, language)
         if not sentence or _word_count(sentence) > MAX_FACT_WORDS:
             return None
         verbs = _VERBS_FR if language == "fr" else _VERBS_EN
         split = _split_subject(sentence, verbs)
-        if split is not None:
+        if split is not None and title:
             subject, verb, rest = split
             subject_norm = _norm(subject)
-            is_me = subject_norm in {_norm(title), _norm(f"the {title}")} or subject.lower() in _IT_SUBJECTS
+            bare = re.sub(r"^(?:the|le|la|l')\s*", "", title, flags=re.IGNORECASE)
+            names = {_norm(title), _norm(f"the {title}"), _norm(bare), _norm(f"the {bare}")}
+            is_me = subject_norm in names or subject.lower() in _IT_SUBJECTS
             if is_me:
                 if language == "en" and verb in {"is", "was", "has"}:
                     return f"I {({'is': 'am', 'was': 'was', 'has': 'have'})[verb]} {rest}"
-                if language == "fr" and verb in {"est", "était", "a"}:
-                    return {"est": "Je suis ", "était": "J'étais ", "a": "J'ai "}[verb] + rest
+                if language == "fr" and verb in {"est", "était", "a", "fut"}:
+                    return {"est": "Je suis ", "était": "J'étais ", "a": "J'ai ", "fut": "J'ai été "}[verb] + rest
+        if language == "fr" and lead.rstrip().endswith(":"):
+            sentence = re.sub(r"^(Le|La|Les|L'|Un|Une|Il|Elle|Ce|Cette)\b", lambda m: m.group(1).lower(), sentence)
         return lead + sentence
 
     @staticmethod
-    def _artist_fact(fact: Fact, artist: str, language: Language, *, first: bool) -> str | None:
-        sentence = speakable(fact.text)
+    def _artist_fact(
+        fact: Fact, artist: str, language: Language, *, first: bool, key: str, slot: NightSlot | None, fill: _Fill
+    ) -> str | None:
+        sentence = speakable(fact.text, language)
         if not sentence or _word_count(sentence) > MAX_FACT_WORDS:
             return None
         if not first:
             return sentence
+        bank = phrases(language)
         verbs = _VERBS_FR if language == "fr" else _VERBS_EN
         artist_words = {w for w in _norm(artist).split() if w not in _PARTICLES}
         split = _split_subject(sentence, verbs)
@@ -411,29 +587,34 @@ class TemplateWriter:
                 len(subject_words) <= 6 and bool(subject_words) and subject_words[0] in artist_words
             ) or subject.lower() in _PRONOUNS
             if about_artist:
-                if language == "fr":
-                    return f"Mon artiste, {artist}, {verb} {rest}"
-                return f"My painter, {artist}, {verb} {rest}"
-        if language == "fr":
-            return f"À propos de mon artiste, {artist} : {sentence}"
-        return f"About my painter, {artist}: {sentence}"
+                pattern = _choose(bank["artist_fact_wrappers"], key, "artist-fact", slot)
+                return pattern.format_map(_Fill(fill, verb=verb, rest=rest))
+        pattern = _choose(bank["artist_fact_other"], key, "artist-other", slot)
+        return pattern.format_map(_Fill(fill, sentence=sentence))
 
     @staticmethod
-    def _minimal(title: str, artist: str, language: Language) -> str:
-        short = " ".join(title.split()[:12])
+    def _minimal(title: str | None, artist: str, language: Language) -> str:
+        short = " ".join((title or "").split()[:12])
         if language == "fr":
+            if not short:
+                return f"Je suis un portrait {_de(artist)}. Abonne-toi pour d'autres tableaux."
             return f"On m'appelle {short}, un tableau {_de(artist)}. Abonne-toi pour d'autres tableaux."
         return f"They call me {short}, and {artist} painted me. Follow for more talking paintings."
 
     @staticmethod
-    def _title(title: str, artist: str, language: Language, key: str) -> str:
-        pattern = _pick(_TITLES[language], key, "title")
-        text = pattern.format(title=title, artist=artist, de_artist=_de(artist))
+    def _title(
+        bank: dict[str, Any], title: str | None, artist: str, language: Language, key: str, slot: NightSlot | None
+    ) -> str:
+        pool = bank["titles"] if title else bank["titles_untitled"]
+        pattern = _choose(pool, key, "title", slot)
+        values = _Fill(title=title or "", artist=artist, de_artist=_de(artist))
+        text = pattern.format_map(values)
         if len(text) > 100:
-            text = pattern.format(title="", artist=artist, de_artist=_de(artist)).strip(" ,")
-            room = 100 - len(text) - 2
-            short = title if len(title) <= room else title[: max(1, room - 3)].rstrip() + "..."
-            text = pattern.format(title=short, artist=artist, de_artist=_de(artist))
+            values["title"] = ""
+            room = 100 - len(pattern.format_map(values).strip(" ,")) - 2
+            t = title or ""
+            values["title"] = t if len(t) <= room else t[: max(1, room - 3)].rstrip() + "..."
+            text = pattern.format_map(values)
         return text[:100]
 
     @staticmethod
