@@ -26,6 +26,7 @@ from rich.table import Table
 
 from vivant import __version__
 from vivant.errors import VivantError
+from vivant.redact import RedactingFilter, redact
 from vivant.events import Event, EventBus
 
 P = ParamSpec("P")
@@ -68,6 +69,7 @@ def _setup_logging(verbose: bool, log_dir: Path | None = None) -> None:
     handler = RichHandler(console=err_console, show_path=False, show_time=False, rich_tracebacks=False)
     handler.setLevel(logging.INFO if verbose else logging.WARNING)
     handler.addFilter(lambda r: r.exc_info is None or verbose)
+    handler.addFilter(RedactingFilter())
     handler._vivant = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     if log_dir is not None:
@@ -78,6 +80,7 @@ def _setup_logging(verbose: bool, log_dir: Path | None = None) -> None:
             return
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        fh.addFilter(RedactingFilter())
         fh._vivant = True  # type: ignore[attr-defined]
         root.addHandler(fh)
 
@@ -90,7 +93,7 @@ def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except VivantError as e:
-            err_console.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(redact(str(e)))}", markup=True, highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]: run `vivant resume` to continue where it stopped.")
@@ -100,7 +103,7 @@ def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
         except Exception as e:
             log.debug("unexpected error", exc_info=e)
             err_console.print(
-                f"[bold red]unexpected error:[/] {type(e).__name__}: {escape(str(e))} (details in logs/vivant.log)"
+                f"[bold red]unexpected error:[/] {type(e).__name__}: {escape(redact(str(e)))} (details in logs/vivant.log)"
             )
             raise typer.Exit(2) from None
 
@@ -111,8 +114,16 @@ def _open(config: Path | None, verbose: bool = False) -> Any:
     from vivant.workspace import open_workspace
 
     ws = open_workspace(config)
+    _register_secrets(ws.settings)
     _setup_logging(verbose, ws.settings.workspace / "logs")
     return ws
+
+
+def _register_secrets(settings: Any) -> None:
+    """The configured keys join the one redaction point (the credentials file's values join it when read)."""
+    from vivant.redact import register
+
+    register(settings.llm.key(), settings.whisper.key())
 
 
 def _langs(value: str | None, default: list[str]) -> list[str]:
@@ -179,7 +190,7 @@ class ProgressView:
             lang = f" · {e.language}" if e.language else ""
             p.console.print(
                 f"  [red]failed[/] step {e.step} {escape(e.painting)}{lang} (attempt {e.data.get('attempt')}):"
-                f" {escape(str(e.data.get('error')))}"
+                f" {escape(redact(str(e.data.get('error'))))}"
             )
         elif e.kind == "item_state" and e.data.get("state") == "FAILED" and e.step in self._tasks:
             p.advance(self._tasks[e.step])

@@ -30,12 +30,13 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
+from vivant import redact
 from vivant.config import Settings
 from vivant.engine import file_stem
 from vivant.errors import ConfigError, VivantError
 from vivant.publish import pool
 from vivant.publish.base import Adapter, PermanentError, PostJob, StopForToday, TransientError
-from vivant.publish.credentials import Credentials, Redactor
+from vivant.publish.credentials import Credentials
 from vivant.publish.credentials import load as load_credentials
 from vivant.states import ItemState
 from vivant.store import PostRow, Store
@@ -114,7 +115,8 @@ class Publisher:
         self.sleep = sleep
         self._adapters: dict[str, Adapter] = dict(adapters or {})
         self._credentials = credentials
-        self._redactor: Redactor | None = None
+        if credentials is not None:
+            redact.register_all(credentials.secrets())
 
     # -- adapters and secrets -----------------------------------------------------------------------------------
     @property
@@ -123,18 +125,24 @@ class Publisher:
             self._credentials = load_credentials(self.settings)
         return self._credentials
 
+    def _know_secrets(self) -> None:
+        """Load the credentials (which registers their values with :mod:`vivant.redact`) when a platform needs
+        them; a broken file is reported where it is used, not here."""
+        if self._credentials is None and set(self.settings.publish.platforms) - {"folder"}:
+            try:
+                self.credentials  # noqa: B018
+            except ConfigError:
+                pass
+
     def redact(self, text: str) -> str:
-        if self._redactor is None:
-            self._redactor = Redactor(self.credentials.secrets())
-        return self._redactor._clean(text)
+        self._know_secrets()
+        return redact.redact(text)
 
     def guard_logs(self) -> None:
-        """Blank credential values in every line the root logger's handlers write (defence in depth: adapters
-        never log a token in the first place)."""
-        if set(self.settings.publish.platforms) - {"folder"}:
-            redactor = Redactor(self.credentials.secrets())
-            for handler in logging.getLogger().handlers:
-                handler.addFilter(redactor)
+        """Blank secrets in every line the root logger's handlers write (defence in depth: adapters never log
+        a token in the first place); loads the credentials first so that their values are known."""
+        self._know_secrets()
+        redact.guard_handlers()
 
     def adapter(self, platform: str) -> Adapter:
         if platform not in self._adapters:
@@ -397,7 +405,7 @@ def describe_plan(lines: list[PlanLine]) -> list[dict[str, object]]:
     return [
         {"day": p.day, "at": datetime.fromtimestamp(p.at).strftime("%H:%M") if p.at else "any time",
          "platform": p.platform, "language": p.language, "item": p.item_id, "painting": p.painting,
-         "title": p.title, "state": p.state, "url": p.url, "error": p.error}
+         "title": p.title, "state": p.state, "url": redact.redact(p.url), "error": redact.redact(p.error)}
         for p in lines
     ]  # fmt: skip
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from vivant import redact
 from vivant.config import YouTubeSettings
 from vivant.publish import base
 from vivant.publish.base import PermanentError, PostJob, PostResult, PublishError, SaveRef, StopForToday, TransientError
@@ -87,6 +88,7 @@ class YouTube(base.HttpAdapter[YouTubeSettings]):
             token = base.json_of(r).get("access_token")
             if not token:
                 raise StopForToday("YouTube token refresh: no access_token in the answer")
+            redact.register(str(token))  # before anything can print it
             self._token = str(token)
         else:
             self._token = self.credentials.need("youtube", "access_token").get_secret_value()

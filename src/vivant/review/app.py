@@ -61,6 +61,10 @@ def load_token(settings: Settings) -> SecretStr | None:
             value = path.read_text(encoding="utf-8").strip()
         except OSError as e:
             raise VivantError(f"{path}: cannot read the review token: {e.strerror or e}") from None
+    if value:
+        from vivant.redact import register
+
+        register(value)
     return SecretStr(value) if value else None
 
 
