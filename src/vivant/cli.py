@@ -26,8 +26,8 @@ from rich.table import Table
 
 from vivant import __version__
 from vivant.errors import VivantError
-from vivant.redact import RedactingFilter, redact
 from vivant.events import Event, EventBus
+from vivant.redact import RedactingFilter, redact
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -102,9 +102,8 @@ def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
             raise
         except Exception as e:
             log.debug("unexpected error", exc_info=e)
-            err_console.print(
-                f"[bold red]unexpected error:[/] {type(e).__name__}: {escape(redact(str(e)))} (details in logs/vivant.log)"
-            )
+            what = escape(redact(str(e)))
+            err_console.print(f"[bold red]unexpected error:[/] {type(e).__name__}: {what} (details in logs/vivant.log)")
             raise typer.Exit(2) from None
 
     return wrapper

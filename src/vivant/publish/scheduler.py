@@ -21,6 +21,7 @@ on that post.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -129,10 +130,8 @@ class Publisher:
         """Load the credentials (which registers their values with :mod:`vivant.redact`) when a platform needs
         them; a broken file is reported where it is used, not here."""
         if self._credentials is None and set(self.settings.publish.platforms) - {"folder"}:
-            try:
+            with contextlib.suppress(ConfigError):
                 self.credentials  # noqa: B018
-            except ConfigError:
-                pass
 
     def redact(self, text: str) -> str:
         self._know_secrets()
