@@ -770,8 +770,7 @@ class Store:
         with self.atomic() as c:
             c.execute(
                 "INSERT INTO events (at, batch_id, item_id, kind, data) VALUES (?,?,?,?,?)",
-                (self.clock(), batch_id, item_id, kind,
-                 redact(json.dumps(data, ensure_ascii=False, default=str))),
+                (self.clock(), batch_id, item_id, kind, redact(json.dumps(data, ensure_ascii=False, default=str))),
             )
 
     def events(self, batch_id: int, kind: str | None = None) -> list[tuple[float, str, int | None, dict[str, Any]]]:
