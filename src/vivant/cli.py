@@ -200,14 +200,14 @@ class ProgressView:
             p.console.print(f"resuming: {e.data.get('interrupted', 0)} interrupted attempt(s) will run again")
 
 
-def _run_batch(ws: Any, batch_id: int, *, quiet: bool = False) -> dict[str, Any]:
+def _run_batch(ws: Any, batch_id: int, *, quiet: bool = False, roles: Any = None) -> dict[str, Any]:
     from vivant.batch import describe
     from vivant.engine import Engine
     from vivant.report import start_meter, write_night_report
 
     bus = EventBus()
     bus.subscribe(_event_recorder(ws.store))
-    engine = Engine(ws.store, ws.settings, bus=bus)
+    engine = Engine(ws.store, ws.settings, bus=bus, roles=roles)
     view = ProgressView(console, quiet=quiet)
     meter = start_meter(ws.settings)
     with view.attached(bus):
@@ -426,13 +426,16 @@ def night(
     as_json: JsonOpt = False,
 ) -> None:
     """Draw portraits and run the ten steps on them, step by step across the batch."""
+    from vivant.backends.registry import Roles
     from vivant.batch import start_night
 
     with _open(config, verbose) as ws:
         languages = _langs(langs, list(ws.settings.languages))
-        batch_id = start_night(ws, count=count, seed=seed, languages=languages, include_used=include_used)
+        roles = Roles(ws.settings)  # checked (preflight) before the draw, then used by the night
+        batch_id = start_night(ws, count=count, seed=seed, languages=languages, include_used=include_used,
+                               roles=roles)  # fmt: skip
         console.print(f"batch {batch_id}: {len(ws.store.items(batch_id))} paintings, {', '.join(languages)}")
-        desc = _run_batch(ws, batch_id, quiet=as_json)
+        desc = _run_batch(ws, batch_id, quiet=as_json, roles=roles)
     _finish(desc, as_json)
 
 
@@ -600,7 +603,10 @@ def demo(
         raise VivantError(f"--paintings {source}: not a folder")
     config_path = init_workspace(workspace)
     with _open(config_path, verbose) as ws:
+        from vivant.preflight import before_night
+
         languages = _langs(langs, list(ws.settings.languages))
+        before_night(ws.settings)
         listed = (source / "catalog.csv").is_file()
         report = catalog.import_catalog(
             ws.store,

@@ -87,8 +87,9 @@ class ChecksSettings(_Section):
 
 
 class RenderSettings(_Section):
-    width: int = 1080
-    height: int = 1920
+    width: Annotated[int, Field(ge=16, le=8192)] = 1080
+    """Pixels; even (H.264 with yuv420p needs even sides)."""
+    height: Annotated[int, Field(ge=16, le=8192)] = 1920
     fps: Annotated[int, Field(ge=10, le=60)] = 25
     preset: str = "veryfast"
     crf: Annotated[int, Field(ge=0, le=51)] = 23
@@ -102,6 +103,13 @@ class RenderSettings(_Section):
     transition_seconds: Annotated[float, Field(ge=0.5, le=20)] = 3.0
     outro_seconds: Annotated[float, Field(ge=0.5, le=20)] = 2.5
     prepare_long_side: Annotated[int, Field(ge=256, le=4096)] = 1280
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"{v} is odd; H.264 needs an even number of pixels")
+        return v
 
 
 class ReportSettings(_Section):

@@ -8,17 +8,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from vivant.config import Settings
+from vivant.preflight import Finding, config_checks
 
-
-@dataclass(frozen=True)
-class Finding:
-    name: str
-    ok: bool
-    detail: str
+__all__ = ["CHECKS", "Finding", "run_checks"]
 
 
 def _ffmpeg(settings: Settings) -> Finding:
@@ -38,29 +32,12 @@ def _ffmpeg(settings: Settings) -> Finding:
     return Finding("ffmpeg", True, f"{ver} ({exe})")
 
 
-def _fonts(settings: Settings) -> Finding:
-    from vivant.backends.local.fonts import find_fonts_dir
-
-    d = find_fonts_dir(settings.render.fonts_dir)
-    return Finding("fonts", True, str(d))
-
-
 def _voices(settings: Settings) -> Finding:
     from vivant.backends.local.voice import LocalVoice
 
     voice = LocalVoice(settings.voice)
     names = [f"{lang}: {voice.voice_for(lang).name}" for lang in settings.languages]
     return Finding("voices", True, "; ".join(names))
-
-
-def _zim(settings: Settings) -> Finding:
-    files = settings.research.zim_files
-    if not files:
-        return Finding("zim", True, "no ZIM archive configured: scripts use the catalog's metadata only")
-    from vivant.backends.zim import ZimResearcher
-
-    ZimResearcher(files, settings.research.max_facts)
-    return Finding("zim", True, ", ".join(Path(f).name for f in files))
 
 
 def _vision(settings: Settings) -> Finding:
@@ -156,8 +133,13 @@ def _disk(settings: Settings) -> Finding:
     return Finding("disk", free > 2, f"{free:.1f} GB free in {probe}")
 
 
+def _config(settings: Settings) -> list[Finding]:
+    """The preflight of a night (render size, fonts, music, ZIM files, folders) and the credentials file."""
+    return config_checks(settings, publishing=True)
+
+
 CHECKS: list[Callable[[Settings], Finding | list[Finding]]] = [
-    _ffmpeg, _fonts, _voices, _zim, _vision, _backends, _llm, _comfyui, _disk,
+    _ffmpeg, _config, _voices, _vision, _backends, _llm, _comfyui, _disk,
 ]  # fmt: skip
 
 
