@@ -355,6 +355,9 @@ class ReviewSettings(_Section):
     """Environment variable holding the page's token (needed when ``host`` is not loopback)."""
     token_file: Path | None = None
     """A file holding the token instead (relative to the workspace)."""
+    allowed_hosts: list[str] = []
+    """Host names the page may be reached by besides ``host``, localhost and IP addresses (e.g. "pi.home.lan");
+    any other Host header is refused (DNS rebinding)."""
 
 
 PublishPlatform = Literal["folder", "youtube", "tiktok", "instagram"]
@@ -570,6 +573,8 @@ host = "127.0.0.1"
 port = 8765
 token_env = "VIVANT_REVIEW_TOKEN"
 # token_file = "review-token.txt"
+# Names the page is reached by besides host, localhost and IP addresses; other Host headers are refused.
+# allowed_hosts = ["review.home.lan"]
 
 [publish]
 # `vivant publish run`: approved paintings, up to per_day a day, each on every platform and language.
