@@ -618,7 +618,7 @@ def demo(
         )
         for line in report.lines():
             console.print(line, markup=False)
-        rows = ws.store.painting_genres()
+        rows = [(pid, genre, ws.store.painting(pid).key) for pid, genre in ws.store.painting_genres()]
         chosen = demo_mod.choose(rows, portraits=count, seed=seed)
         if not chosen:
             raise VivantError(f"{source}: no painting to run the demo on")
