@@ -698,13 +698,16 @@ def publish_plan(
     as_json: JsonOpt = False,
 ) -> None:
     """What goes out when: day, time, platform, language, painting, state, URL."""
+    from vivant.publish import limits
     from vivant.publish.scheduler import Publisher, describe_plan
 
     with _open(config) as ws:
-        lines = describe_plan(Publisher(ws.store, ws.settings).plan(days=days))
+        lines = describe_plan(Publisher(ws.store, ws.settings).plan(days=days), ws.settings)
     if as_json:
         console.print_json(json.dumps(lines))
         return
+    for platform in ws.settings.publish.platforms:
+        console.print(f"[bold]{platform}[/]: {escape(limits.describe(ws.settings, platform))}")
     table = Table(title="publishing plan")
     for col in ("day", "at", "platform", "lang", "painting", "state", "url / error"):
         table.add_column(col, overflow="fold")

@@ -138,8 +138,15 @@ def _config(settings: Settings) -> list[Finding]:
     return config_checks(settings, publishing=True)
 
 
+def _platforms(settings: Settings) -> list[Finding]:
+    """Each publishing platform's audit status (as declared) and posting limits."""
+    from vivant.publish.limits import describe
+
+    return [Finding(f"publish {p}", True, describe(settings, p)) for p in settings.publish.platforms if p != "folder"]
+
+
 CHECKS: list[Callable[[Settings], Finding | list[Finding]]] = [
-    _ffmpeg, _config, _voices, _vision, _backends, _llm, _comfyui, _disk,
+    _ffmpeg, _config, _voices, _vision, _backends, _llm, _comfyui, _platforms, _disk,
 ]  # fmt: skip
 
 

@@ -35,7 +35,7 @@ from vivant import redact
 from vivant.config import Settings
 from vivant.engine import file_stem
 from vivant.errors import ConfigError, VivantError
-from vivant.publish import pool
+from vivant.publish import limits, pool
 from vivant.publish.base import Adapter, PermanentError, PostJob, StopForToday, TransientError
 from vivant.publish.credentials import Credentials
 from vivant.publish.credentials import load as load_credentials
@@ -269,6 +269,17 @@ class Publisher:
                 state = "FAILED" if r.state == "UPLOADING" else r.state
                 self.store.finish_post(r.id, state, error=reason, next_try_at=tomorrow)
 
+    def cap_reached(self, platform: str, now: float) -> str:
+        """Why ``platform`` takes no more posts now (its ``posts_per_24h`` made in the last 24 hours), or ""."""
+        cap = limits.per_24h(self.settings, platform)
+        if not cap:
+            return ""
+        since = now - limits.DAY
+        made = [r for r in self.store.posts(states=["POSTED"]) if r.platform == platform and (r.posted_at or 0) > since]
+        if len(made) < cap:
+            return ""
+        return f"{len(made)} post(s) in the last 24 hours: the cap (publish.{platform}.posts_per_24h = {cap})"
+
     def post(self, row: PostRow, today: str, summary: PassSummary) -> None:
         now = self.clock()
         where = f"{row.platform} [{row.language}] item {row.item_id}"
@@ -336,6 +347,12 @@ class Publisher:
             current = self.store.post(row.id)
             if current.state not in OPEN or self.store.item(row.item_id).state != ItemState.APPROVED:
                 continue
+            capped = self.cap_reached(row.platform, self.clock())
+            if capped:
+                log.warning("%s: %s; no more %s posts today", row.platform, capped, row.platform)
+                summary.stopped[row.platform] = capped
+                self._stop_platform(row.platform, today, capped)
+                continue
             self.post(current, today, summary)
         return summary
 
@@ -400,11 +417,13 @@ class Publisher:
         return sorted(lines, key=lambda p: (p.day, p.at or day_start(p.day), p.platform, p.language))
 
 
-def describe_plan(lines: list[PlanLine]) -> list[dict[str, object]]:
+def describe_plan(lines: list[PlanLine], settings: Settings | None = None) -> list[dict[str, object]]:
+    """The plan as plain data; with ``settings``, each line also says the visibility the post will get."""
     return [
         {"day": p.day, "at": datetime.fromtimestamp(p.at).strftime("%H:%M") if p.at else "any time",
          "platform": p.platform, "language": p.language, "item": p.item_id, "painting": p.painting,
-         "title": p.title, "state": p.state, "url": redact.redact(p.url), "error": redact.redact(p.error)}
+         "title": p.title, "state": p.state, "url": redact.redact(p.url), "error": redact.redact(p.error),
+         **({"privacy": limits.effective_privacy(settings, p.platform)} if settings is not None else {})}
         for p in lines
     ]  # fmt: skip
 

@@ -104,14 +104,14 @@ class TikTok(base.HttpAdapter[TikTokSettings]):
                 else:
                     return self._wait(c, publish_id, username)
             options = [str(o) for o in creator.get("privacy_level_options", [])]
-            if options and self.settings.privacy_level not in options:
-                raise PermanentError(
-                    f"TikTok: privacy {self.settings.privacy_level} is not offered ({', '.join(options)})"
-                )
+            # An unaudited client can only post SELF_ONLY (to a private account).
+            privacy = self.settings.privacy_level if self.settings.audited else "SELF_ONLY"
+            if options and privacy not in options:
+                raise PermanentError(f"TikTok: privacy {privacy} is not offered ({', '.join(options)})")
             chunk_size, count = chunks(size, self.settings.chunk_bytes)
             data = self._call(c, "/v2/post/publish/video/init/", {
                 "post_info": {
-                    "title": self.caption(job), "privacy_level": self.settings.privacy_level,
+                    "title": self.caption(job), "privacy_level": privacy,
                     "disable_duet": False, "disable_comment": False, "disable_stitch": False,
                     "video_cover_timestamp_ms": 1000, "is_aigc": job.meta.ai_generated,
                 },

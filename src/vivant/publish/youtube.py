@@ -100,12 +100,14 @@ class YouTube(base.HttpAdapter[YouTubeSettings]):
     # -- the upload ---------------------------------------------------------------------------------------------
     def resource(self, job: PostJob) -> dict[str, Any]:
         meta = job.meta
+        # An API project Google has not audited can only upload private videos (and cannot schedule them public).
+        privacy = self.settings.privacy if self.settings.audited else "private"
         status: dict[str, Any] = {
-            "privacyStatus": self.settings.privacy,
-            "selfDeclaredMadeForKids": self.settings.made_for_kids,
+            "privacyStatus": privacy,
+            "selfDeclaredMadeForKids": self.settings.made_for_kids,  # always explicit
             "containsSyntheticMedia": meta.ai_generated,
         }
-        if self.settings.schedule and job.publish_at is not None and self.settings.privacy != "private":
+        if self.settings.schedule and job.publish_at is not None and privacy != "private":
             # publishAt needs a private video; YouTube makes it public at that time.
             status["privacyStatus"] = "private"
             status["publishAt"] = datetime.fromtimestamp(job.publish_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
