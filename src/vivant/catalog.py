@@ -543,10 +543,6 @@ class _Builder:
         cutoff_died, cutoff_year = self.settings.pd_death_cutoff, self.settings.pd_year_cutoff
         for r in raws:
             report.read += 1
-            too_long = _too_long(r)
-            if too_long:
-                report.drop(FIELD_TOO_LONG, f"{r.origin}: {too_long}")
-                continue
             image = _text(r.image)
             # portrait or not
             if self.portrait_list is not None:
@@ -560,6 +556,10 @@ class _Builder:
                 self.assumed_portrait += 1
             if portrait:
                 report.portraits_read += 1
+            too_long = _too_long(r)
+            if too_long:
+                report.drop(FIELD_TOO_LONG, f"{r.origin}: {too_long}")
+                continue
             if not image:
                 report.drop(MISSING_IMAGE, r.origin)
                 continue

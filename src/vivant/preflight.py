@@ -68,13 +68,13 @@ def _music(settings: Settings) -> list[Finding]:
         try:
             info = probe(f)
         except (FFmpegError, OSError):
-            bad.append(f"{f.name} (ffmpeg cannot read it)")
+            bad.append(f"{f}: not an audio file ffmpeg can read")
             continue
         if info.audio_codec is None or info.duration <= 0:
-            bad.append(f"{f.name} (no audio in it)")
+            bad.append(f"{f}: no audio in it")
     if bad:
-        more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
-        return [Finding("music", False, f"render.music_dir: {folder / bad[0]}: not a readable audio file{more}")]
+        more = f" (+{len(bad) - 1} more bad file(s))" if len(bad) > 1 else ""
+        return [Finding("music", False, f"render.music_dir: {bad[0]}{more}")]
     checked = min(len(files), MAX_MUSIC_PROBES)
     return [Finding("music", True, f"{len(files)} track(s) in {folder} ({checked} read)")]
 
