@@ -95,12 +95,12 @@ def test_doctor_checks_music_and_the_credentials_file(ws: Path, tmp_path: Path) 
     creds = ws.parent / "credentials.toml"
     creds.write_text('[youtube]\naccess_token = "unterminated\n')
     creds.chmod(0o600)
-    result = runner.invoke(app, ["doctor", "--config", str(ws)])
+    result = runner.invoke(app, ["doctor", "--config", str(ws)], env={"COLUMNS": "400"})
     assert result.exit_code == 1
     out = " ".join(result.output.split())
     assert "song.ogg" in out and "credentials.toml" in out and "not valid TOML" in out
     creds.write_text('[youtube]\naccess_token = "planted-token-for-doctor"\n')
     ffmpeg.run(["-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "libvorbis", music / "song.ogg"])
-    fine = runner.invoke(app, ["doctor", "--config", str(ws)])
+    fine = runner.invoke(app, ["doctor", "--config", str(ws)], env={"COLUMNS": "400"})
     assert "problem" not in fine.output, fine.output
     assert "planted-token-for-doctor" not in fine.output
