@@ -104,3 +104,16 @@ def test_doctor_checks_music_and_the_credentials_file(ws: Path, tmp_path: Path) 
     fine = runner.invoke(app, ["doctor", "--config", str(ws)], env={"COLUMNS": "400"})
     assert "problem" not in fine.output, fine.output
     assert "planted-token-for-doctor" not in fine.output
+
+
+def test_resume_checks_the_config_before_it_runs_anything(ws: Path, tmp_path: Path) -> None:
+    settings = config.load(ws)
+    with Store.open(settings.database) as store:
+        batch = store.create_batch(store.portrait_ids()[:1], languages=["en"], seed=1)
+    _set(ws, "render", f'fonts_dir = "{tmp_path / "gone"}"')
+    result = runner.invoke(app, ["resume", "--config", str(ws)])
+    assert result.exit_code == 1
+    out = " ".join(result.output.split())
+    assert "render.fonts_dir" in out and "nothing was resumed" in out
+    with Store.open(settings.database) as store:
+        assert store.attempts(batch_id=batch) == []

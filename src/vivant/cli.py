@@ -464,6 +464,9 @@ def resume(
         if not ids:
             console.print("nothing to resume: every batch is finished")
             return
+        from vivant.preflight import before_night
+
+        before_night(ws.settings, nothing="nothing was resumed")  # the backends' own check runs in the engine
         for batch_id in sorted(set(ids)):
             ws.store.batch(batch_id)
             console.print(f"resuming batch {batch_id}")

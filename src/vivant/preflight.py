@@ -167,16 +167,17 @@ def config_checks(settings: Settings, *, publishing: bool = True) -> list[Findin
     return findings
 
 
-def before_night(settings: Settings, roles: Roles | None = None, steps: list[str] | None = None) -> None:
+def before_night(settings: Settings, roles: Roles | None = None, steps: list[str] | None = None, *,
+                 nothing: str = "nothing was drawn") -> None:  # fmt: skip
     """Raise :class:`PreflightError` naming every problem (one line) before anything is drawn; then let the
-    backends check themselves (ComfyUI workflows against their servers)."""
+    backends check themselves (ComfyUI workflows against their servers). ``nothing`` says what did not happen."""
     problems = [f.detail for f in config_checks(settings, publishing=False) if not f.ok]
     if problems:
-        raise PreflightError(f"preflight: {'; '.join(problems)} (nothing was drawn; fix vivant.toml and run again)")
+        raise PreflightError(f"preflight: {'; '.join(problems)} ({nothing}; fix vivant.toml and run again)")
     if roles is not None:
         from vivant.steps import STEPS
 
         try:
             roles.preflight(steps or [s.name for s in STEPS])
         except VivantError as e:
-            raise PreflightError(f"preflight: {e} (nothing was drawn; `vivant doctor` shows every problem)") from None
+            raise PreflightError(f"preflight: {e} ({nothing}; `vivant doctor` shows every problem)") from None
