@@ -149,6 +149,8 @@ def _credentials(settings: Settings) -> list[Finding]:
     if missing:
         names = ", ".join(f"[{p}]" for p in missing)
         return [Finding("credentials", False, f"{creds.source}: no access_token (or refresh_token) in {names}")]
+    if "instagram" in platforms and creds.get("instagram", "user_id") is None:
+        return [Finding("credentials", False, f"{creds.source}: [instagram] user_id is missing")]
     return [Finding("credentials", True, f"{creds.source}: {', '.join(platforms)}")]
 
 
