@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from vivant import redact
 from vivant.config import TikTokSettings
 from vivant.publish import base
 from vivant.publish.base import PermanentError, PostJob, PostResult, PublishError, SaveRef, StopForToday, TransientError
@@ -89,6 +90,7 @@ class TikTok(base.HttpAdapter[TikTokSettings]):
             username = str(creator.get("creator_username", ""))
             publish_id = str(job.ref.get("publish_id", ""))
             upload_url = str(job.ref.get("upload_url", ""))
+            redact.register(upload_url)  # it carries its own authorisation: never in a log line
             if publish_id:
                 status = self._status(c, publish_id)
                 state = str(status.get("status", ""))
@@ -119,6 +121,7 @@ class TikTok(base.HttpAdapter[TikTokSettings]):
                                 "total_chunk_count": count},
             }, "TikTok: start post")  # fmt: skip
             publish_id, upload_url = str(data.get("publish_id", "")), str(data.get("upload_url", ""))
+            redact.register(upload_url)
             if not publish_id or not upload_url:
                 raise TransientError("TikTok: no publish_id or upload_url in the answer")
             save_ref({"publish_id": publish_id, "upload_url": upload_url})
