@@ -7,8 +7,8 @@
   another web page cannot post decisions through the reviewer's browser. A form without it gets 403.
 - Media are looked up by (item, language, kind) in the store; no path ever comes from the request.
 - The pages are plain HTML forms that work without JavaScript; a little inline script adds keyboard shortcuts.
-- A request whose Host header is not an IP address, localhost, the bound host or one of ``[review]
-  allowed_hosts`` gets 421 (DNS rebinding); every answer forbids framing (``frame-ancestors 'none'``,
+- A request whose Host header is not an IP address, localhost, the bound host, this machine's name or one of
+  ``[review] allowed_hosts`` gets 421 (DNS rebinding); every answer forbids framing (``frame-ancestors 'none'``,
   ``X-Frame-Options: DENY``).
 """
 
@@ -19,6 +19,7 @@ import hmac
 import ipaddress
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -113,10 +114,9 @@ def create_app(settings: Settings, store_path: Path, token: SecretStr | str | No
                host: str | None = None) -> FastAPI:  # fmt: skip
     """The review app over the database at ``store_path`` (one connection per request); ``host`` is the bound
     address (default ``[review] host``), a name the Host header may carry."""
-    allowed_hosts = frozenset(
-        h.strip().lower().strip("[]").rstrip(".")
-        for h in (host or settings.review.host, *settings.review.allowed_hosts)
-    )
+    machine = socket.gethostname()  # this machine's own names are not an attacker's
+    names = (host or settings.review.host, machine, f"{machine}.local", *settings.review.allowed_hosts)
+    allowed_hosts = frozenset(h.strip().lower().strip("[]").rstrip(".") for h in names if h)
     secret = SecretStr(token) if isinstance(token, str) else token
     if secret is not None and not secret.get_secret_value():
         secret = None
