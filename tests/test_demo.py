@@ -135,3 +135,43 @@ def test_demo_configures_the_zim_archives_beside_its_samples(
     settings = config.load(ws / "vivant.toml")
     assert [p.name for p in settings.research.zim_files] == [z.name for z in zims]
     assert demo.sample_zims(tmp_path) == []
+
+
+@pytest.mark.parametrize("seed", [7, 1, 2026])
+def test_the_demo_picks_famous_women_and_men_and_the_two_refusals(tmp_path: Path, paintings_dir: Path,
+                                                                  seed: int) -> None:  # fmt: skip
+    from vivant import catalog, config
+    from vivant.store import Store
+
+    assert runner.invoke(app, ["init", str(tmp_path)]).exit_code == 0
+    settings = config.load(tmp_path / "vivant.toml")
+    with Store.open(settings.database) as store:
+        catalog.import_catalog(store, paintings_dir / "catalog.csv", settings.catalog, fmt="csv",
+                               columns=catalog.ColumnMap(genre="kind"))  # fmt: skip
+        rows = [(pid, genre, store.painting(pid).key) for pid, genre in store.painting_genres()]
+        keys = [store.painting(pid).key for pid in demo.choose(rows, portraits=4, seed=seed)]
+    sitters = dict(demo.FEATURED)
+    portraits, refused = keys[:4], keys[4:]
+    assert all(k in sitters for k in portraits), portraits
+    assert sorted(sitters[k] for k in portraits) == ["female", "female", "male", "male"]
+    assert len(set(portraits)) == 4
+    genres = {k: g for _, g, k in rows}
+    assert sorted(genres[k] for k in refused) == ["landscape", "multi"]
+
+
+def test_make_demo_installs_the_package_without_the_test_extras(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[1]
+
+    def dry(target: str) -> str:
+        out = subprocess.run(["make", "-n", target, f"VENV={tmp_path / 'venv'}"], cwd=root, capture_output=True,
+                             text=True, check=True).stdout  # fmt: skip
+        return "\n".join(line for line in out.splitlines() if "pip install" in line)
+
+    demo_installs, test_installs = dry("demo"), dry("test")
+    assert "-e ." in demo_installs and "[dev]" not in demo_installs and "llama" not in demo_installs
+    assert "-e '.[dev]'" in test_installs

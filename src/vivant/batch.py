@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vivant import catalog
 from vivant.errors import VivantError
@@ -14,14 +14,22 @@ from vivant.steps import STEPS
 from vivant.store import Store
 from vivant.workspace import Workspace
 
+if TYPE_CHECKING:
+    from vivant.backends.registry import Roles
+
 log = logging.getLogger(__name__)
 
 
 def start_night(ws: Workspace, *, count: int, seed: int | None, languages: Sequence[str],
-                include_used: bool = False) -> int:  # fmt: skip
-    """Draw ``count`` portraits and create a batch for them; return its id."""
+                include_used: bool = False, roles: Roles | None = None, preflight: bool = True) -> int:  # fmt: skip
+    """Check the configuration and the backends (``roles``), then draw ``count`` portraits and create a batch
+    for them; return its id. A failed preflight raises before anything is drawn."""
     if count < 1:
         raise VivantError("--count must be at least 1")
+    if preflight:
+        from vivant.preflight import before_night
+
+        before_night(ws.settings, roles)
     ids = catalog.draw(ws.store, count, seed=seed, include_used=include_used)
     if not ids:
         candidates = ws.store.portrait_ids(include_used=include_used)

@@ -56,6 +56,16 @@ MISSING_IMAGE = "missing image path"
 DUPLICATE_KEY = "duplicate key"
 BAD_YEAR = "bad year"
 BAD_SIDECAR = "bad sidecar"
+FIELD_TOO_LONG = "field too long"
+
+FIELD_LIMITS: dict[str, int] = {
+    "title": 300, "title_fr": 300, "artist": 300, "key": 200, "genre": 200, "style": 200, "gender": 50,
+    "image": 4096, "description": 20_000,
+}  # fmt: skip
+"""Longest value (characters) of each field a row may bring; a longer one drops the row (file:line named)."""
+MAX_TAGS, MAX_TAG_LENGTH = 100, 100
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
+"""Longest CSV field read at all (Python's default is 128 KiB); a row over :data:`FIELD_LIMITS` is dropped."""
 
 ARTGAN_GENRES: dict[int, str] = {
     0: "abstract_painting", 1: "cityscape", 2: "genre_painting", 3: "illustration", 4: "landscape",
@@ -548,6 +558,10 @@ class _Builder:
                 self.assumed_portrait += 1
             if portrait:
                 report.portraits_read += 1
+            too_long = _too_long(r)
+            if too_long:
+                report.drop(FIELD_TOO_LONG, f"{r.origin}: {too_long}")
+                continue
             if not image:
                 report.drop(MISSING_IMAGE, r.origin)
                 continue
@@ -626,6 +640,20 @@ class _Builder:
         )
 
 
+def _too_long(r: _Raw) -> str:
+    """The first field of ``r`` over its limit, as "title is 10,485,760 characters (at most 300)"; "" if none."""
+    for name, limit in FIELD_LIMITS.items():
+        value = getattr(r, name)
+        if isinstance(value, str) and len(value) > limit:
+            return f"{name} is {len(value):,} characters (at most {limit:,})"
+    if len(r.tags) > MAX_TAGS:
+        return f"{len(r.tags):,} tags (at most {MAX_TAGS})"
+    long_tag = next((t for t in r.tags if len(t) > MAX_TAG_LENGTH), None)
+    if long_tag is not None:
+        return f"a tag is {len(long_tag):,} characters (at most {MAX_TAG_LENGTH})"
+    return ""
+
+
 def _absolute(image: str, base: str) -> str:
     p = os.path.expanduser(image.strip())
     if not os.path.isabs(p):
@@ -653,10 +681,20 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _csv_rows(text: str) -> Iterator[list[str]]:
+def _csv_rows(text: str, source: str = "") -> Iterator[list[str]]:
+    """The non-blank rows of CSV ``text``; a field over :data:`CSV_FIELD_LIMIT` (or broken quoting) raises
+    :class:`CatalogError` naming ``source`` and the line."""
     first = next((line for line in text.splitlines() if line.strip()), "")
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(first))
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise CatalogError(f"{source or 'CSV'}:{reader.line_num}: {e}") from None
         if row and any(cell.strip() for cell in row):
             yield row
 
@@ -750,7 +788,7 @@ def _wikiart_raw(origin: str, img: str, style: str | None, artist_slug: str, tit
 
 
 def _read_wikiart_list(path: Path, text: str, genres: Mapping[int, str], base: str) -> Iterator[_Raw]:
-    for n, row in enumerate(_csv_rows(text), 1):
+    for n, row in enumerate(_csv_rows(text, str(path)), 1):
         origin = f"{path.name}:{n}"
         img = row[0].strip()
         label = row[1].strip() if len(row) > 1 else ""
@@ -862,7 +900,7 @@ def _read_folder(folder: Path, cmap: ColumnMap, report: ImportReport) -> Iterato
 def load_artist_deaths(path: Path) -> dict[str, int]:
     """A CSV of (artist name or slug, death year) rows, header optional; keys in :func:`name_key` form."""
     out: dict[str, int] = {}
-    for n, row in enumerate(_csv_rows(_read_text(path)), 1):
+    for n, row in enumerate(_csv_rows(_read_text(path), str(path)), 1):
         if len(row) < 2:
             raise CatalogError(f"{path}:{n}: expected 'artist,death_year'")
         try:
@@ -888,7 +926,7 @@ def _deaths_table(artist_deaths: Path | Mapping[str, int] | None) -> dict[str, i
 
 def load_portrait_list(path: Path, base: str) -> set[str]:
     """Keys, slugs and absolute paths of the entries of a portrait list (one per line, or a CSV's path column)."""
-    rows = list(_csv_rows(_read_text(path)))
+    rows = list(_csv_rows(_read_text(path), str(path)))
     col = 0
     if rows:
         header = [_norm_col(c) for c in rows[0]]
@@ -931,7 +969,7 @@ def _import_file(
         raws = _read_json(path, _read_text(path, report), columns, base)
     else:
         text = _read_text(path, report)
-        rows = _csv_rows(text)
+        rows = _csv_rows(text, str(path))
         first = next(rows, None)
         if first is None:
             raise CatalogError(f"{path}: the catalog is empty")

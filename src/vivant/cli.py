@@ -27,6 +27,7 @@ from rich.table import Table
 from vivant import __version__
 from vivant.errors import VivantError
 from vivant.events import Event, EventBus
+from vivant.redact import RedactingFilter, redact
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -68,6 +69,7 @@ def _setup_logging(verbose: bool, log_dir: Path | None = None) -> None:
     handler = RichHandler(console=err_console, show_path=False, show_time=False, rich_tracebacks=False)
     handler.setLevel(logging.INFO if verbose else logging.WARNING)
     handler.addFilter(lambda r: r.exc_info is None or verbose)
+    handler.addFilter(RedactingFilter())
     handler._vivant = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     if log_dir is not None:
@@ -78,6 +80,7 @@ def _setup_logging(verbose: bool, log_dir: Path | None = None) -> None:
             return
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        fh.addFilter(RedactingFilter())
         fh._vivant = True  # type: ignore[attr-defined]
         root.addHandler(fh)
 
@@ -90,7 +93,7 @@ def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except VivantError as e:
-            err_console.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(redact(str(e)))}", markup=True, highlight=False)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]: run `vivant resume` to continue where it stopped.")
@@ -99,9 +102,8 @@ def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
             raise
         except Exception as e:
             log.debug("unexpected error", exc_info=e)
-            err_console.print(
-                f"[bold red]unexpected error:[/] {type(e).__name__}: {escape(str(e))} (details in logs/vivant.log)"
-            )
+            what = escape(redact(str(e)))
+            err_console.print(f"[bold red]unexpected error:[/] {type(e).__name__}: {what} (details in logs/vivant.log)")
             raise typer.Exit(2) from None
 
     return wrapper
@@ -111,8 +113,16 @@ def _open(config: Path | None, verbose: bool = False) -> Any:
     from vivant.workspace import open_workspace
 
     ws = open_workspace(config)
+    _register_secrets(ws.settings)
     _setup_logging(verbose, ws.settings.workspace / "logs")
     return ws
+
+
+def _register_secrets(settings: Any) -> None:
+    """The configured keys join the one redaction point (the credentials file's values join it when read)."""
+    from vivant.redact import register
+
+    register(settings.llm.key(), settings.whisper.key())
 
 
 def _langs(value: str | None, default: list[str]) -> list[str]:
@@ -179,7 +189,7 @@ class ProgressView:
             lang = f" · {e.language}" if e.language else ""
             p.console.print(
                 f"  [red]failed[/] step {e.step} {escape(e.painting)}{lang} (attempt {e.data.get('attempt')}):"
-                f" {escape(str(e.data.get('error')))}"
+                f" {escape(redact(str(e.data.get('error'))))}"
             )
         elif e.kind == "item_state" and e.data.get("state") == "FAILED" and e.step in self._tasks:
             p.advance(self._tasks[e.step])
@@ -190,14 +200,14 @@ class ProgressView:
             p.console.print(f"resuming: {e.data.get('interrupted', 0)} interrupted attempt(s) will run again")
 
 
-def _run_batch(ws: Any, batch_id: int, *, quiet: bool = False) -> dict[str, Any]:
+def _run_batch(ws: Any, batch_id: int, *, quiet: bool = False, roles: Any = None) -> dict[str, Any]:
     from vivant.batch import describe
     from vivant.engine import Engine
     from vivant.report import start_meter, write_night_report
 
     bus = EventBus()
     bus.subscribe(_event_recorder(ws.store))
-    engine = Engine(ws.store, ws.settings, bus=bus)
+    engine = Engine(ws.store, ws.settings, bus=bus, roles=roles)
     view = ProgressView(console, quiet=quiet)
     meter = start_meter(ws.settings)
     with view.attached(bus):
@@ -416,13 +426,16 @@ def night(
     as_json: JsonOpt = False,
 ) -> None:
     """Draw portraits and run the ten steps on them, step by step across the batch."""
+    from vivant.backends.registry import Roles
     from vivant.batch import start_night
 
     with _open(config, verbose) as ws:
         languages = _langs(langs, list(ws.settings.languages))
-        batch_id = start_night(ws, count=count, seed=seed, languages=languages, include_used=include_used)
+        roles = Roles(ws.settings)  # checked (preflight) before the draw, then used by the night
+        batch_id = start_night(ws, count=count, seed=seed, languages=languages, include_used=include_used,
+                               roles=roles)  # fmt: skip
         console.print(f"batch {batch_id}: {len(ws.store.items(batch_id))} paintings, {', '.join(languages)}")
-        desc = _run_batch(ws, batch_id, quiet=as_json)
+        desc = _run_batch(ws, batch_id, quiet=as_json, roles=roles)
     _finish(desc, as_json)
 
 
@@ -451,6 +464,9 @@ def resume(
         if not ids:
             console.print("nothing to resume: every batch is finished")
             return
+        from vivant.preflight import before_night
+
+        before_night(ws.settings, nothing="nothing was resumed")  # the backends' own check runs in the engine
         for batch_id in sorted(set(ids)):
             ws.store.batch(batch_id)
             console.print(f"resuming batch {batch_id}")
@@ -593,7 +609,10 @@ def demo(
     if zims:
         console.print(f"research in {', '.join(escape(z.name) for z in zims)}")
     with _open(config_path, verbose) as ws:
+        from vivant.preflight import before_night
+
         languages = _langs(langs, list(ws.settings.languages))
+        before_night(ws.settings)
         listed = (source / "catalog.csv").is_file()
         report = catalog.import_catalog(
             ws.store,
@@ -605,7 +624,7 @@ def demo(
         )
         for line in report.lines():
             console.print(line, markup=False)
-        rows = ws.store.painting_genres()
+        rows = [(pid, genre, ws.store.painting(pid).key) for pid, genre in ws.store.painting_genres()]
         chosen = demo_mod.choose(rows, portraits=count, seed=seed)
         if not chosen:
             raise VivantError(f"{source}: no painting to run the demo on")
@@ -685,13 +704,16 @@ def publish_plan(
     as_json: JsonOpt = False,
 ) -> None:
     """What goes out when: day, time, platform, language, painting, state, URL."""
+    from vivant.publish import limits
     from vivant.publish.scheduler import Publisher, describe_plan
 
     with _open(config) as ws:
-        lines = describe_plan(Publisher(ws.store, ws.settings).plan(days=days))
+        lines = describe_plan(Publisher(ws.store, ws.settings).plan(days=days), ws.settings)
     if as_json:
         console.print_json(json.dumps(lines))
         return
+    for platform in ws.settings.publish.platforms:
+        console.print(f"[bold]{platform}[/]: {escape(limits.describe(ws.settings, platform))}")
     table = Table(title="publishing plan")
     for col in ("day", "at", "platform", "lang", "painting", "state", "url / error"):
         table.add_column(col, overflow="fold")

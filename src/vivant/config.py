@@ -87,8 +87,9 @@ class ChecksSettings(_Section):
 
 
 class RenderSettings(_Section):
-    width: int = 1080
-    height: int = 1920
+    width: Annotated[int, Field(ge=16, le=8192)] = 1080
+    """Pixels; even (H.264 with yuv420p needs even sides)."""
+    height: Annotated[int, Field(ge=16, le=8192)] = 1920
     fps: Annotated[int, Field(ge=10, le=60)] = 25
     preset: str = "veryfast"
     crf: Annotated[int, Field(ge=0, le=51)] = 23
@@ -102,6 +103,13 @@ class RenderSettings(_Section):
     transition_seconds: Annotated[float, Field(ge=0.5, le=20)] = 3.0
     outro_seconds: Annotated[float, Field(ge=0.5, le=20)] = 2.5
     prepare_long_side: Annotated[int, Field(ge=256, le=4096)] = 1280
+
+    @field_validator("width", "height")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError(f"{v} is odd; H.264 needs an even number of pixels")
+        return v
 
 
 class ReportSettings(_Section):
@@ -429,6 +437,9 @@ class ReviewSettings(_Section):
     """Environment variable holding the page's token (needed when ``host`` is not loopback)."""
     token_file: Path | None = None
     """A file holding the token instead (relative to the workspace)."""
+    allowed_hosts: list[str] = []
+    """Host names the page may be reached by besides ``host``, localhost and IP addresses (e.g. "pi.home.lan");
+    any other Host header is refused (DNS rebinding)."""
 
 
 PublishPlatform = Literal["folder", "youtube", "tiktok", "instagram"]
@@ -441,6 +452,11 @@ class YouTubeSettings(_Section):
     schedule: bool = True
     category_id: str = "27"
     made_for_kids: bool = False
+    """Sent explicitly as ``status.selfDeclaredMadeForKids`` with every upload."""
+    audited: bool = False
+    """Whether Google audited this API project; until then every upload stays private, whatever ``privacy``."""
+    posts_per_24h: Annotated[int, Field(ge=0, le=1000)] = 6
+    """Uploads in any 24 hours (the default 10,000 quota units a day buy 6 uploads at 1,600 each); 0: no cap."""
     chunk_bytes: Annotated[int, Field(ge=262144)] = 8 * 1024 * 1024
     """Upload chunk size (a multiple of 256 KiB)."""
 
@@ -449,6 +465,10 @@ class TikTokSettings(_Section):
     api_base: str = "https://open.tiktokapis.com"
     privacy_level: str = "SELF_ONLY"
     """Unaudited apps can only post SELF_ONLY."""
+    audited: bool = False
+    """Whether TikTok audited this client; until then posts are SELF_ONLY (and the account must be private)."""
+    posts_per_24h: Annotated[int, Field(ge=0, le=1000)] = 15
+    """Posts in any 24 hours (TikTok caps Direct Post per creator, about 15 a day); 0: no cap."""
     chunk_bytes: Annotated[int, Field(ge=1)] = 10 * 1024 * 1024
     """Chunk size of the file upload (TikTok: 5 to 64 MB; a file under 5 MB goes in one chunk)."""
     status_polls: Annotated[int, Field(ge=1)] = 60
@@ -459,6 +479,8 @@ class InstagramSettings(_Section):
     api_base: str = "https://graph.facebook.com/v21.0"
     upload_base: str = "https://rupload.facebook.com"
     share_to_feed: bool = True
+    posts_per_24h: Annotated[int, Field(ge=0, le=1000)] = 25
+    """API posts in any 24 hours (Instagram's limit, also read from ``content_publishing_limit``); 0: no cap."""
     status_polls: Annotated[int, Field(ge=1)] = 60
     poll_seconds: Annotated[float, Field(ge=0)] = 5.0
 
@@ -645,6 +667,8 @@ host = "127.0.0.1"
 port = 8765
 token_env = "VIVANT_REVIEW_TOKEN"
 # token_file = "review-token.txt"
+# Names the page is reached by besides host, localhost and IP addresses; other Host headers are refused.
+# allowed_hosts = ["review.home.lan"]
 
 [publish]
 # `vivant publish run`: approved paintings, up to per_day a day, each on every platform and language.
@@ -668,10 +692,16 @@ instagram = ["10:00", "13:00", "16:00", "19:00", "22:00"]
 # privacy = "private"        # after publication; schedule = true keeps it private until its slot (publishAt)
 # schedule = true
 # category_id = "27"
+# made_for_kids = false      # sent explicitly (selfDeclaredMadeForKids)
+# audited = false            # an unaudited API project can only upload private videos
+# posts_per_24h = 6          # 10,000 quota units a day / 1,600 an upload
 # [publish.tiktok]
 # privacy_level = "SELF_ONLY" # unaudited apps can only post SELF_ONLY
+# audited = false            # unaudited: SELF_ONLY, and the account must be private
+# posts_per_24h = 15
 # [publish.instagram]
 # share_to_feed = true
+# posts_per_24h = 25         # the API's limit (content_publishing_limit is read before each post)
 
 [render]
 width = 1080

@@ -2,8 +2,9 @@
 
 Samples come from ``--paintings DIR``, else ``../shared/data/paintings`` beside the project when it exists,
 else a short list of public-domain portraits downloaded once from Wikimedia Commons into a cache folder.
-The demo night takes a few portraits plus at least one painting that step 0 must refuse (a group or a
-landscape), so that a first run shows both outcomes.
+The demo night takes a few portraits, women and men taken in turn from famous works (:data:`FEATURED`) when
+the samples hold them, plus at least one painting that step 0 must refuse (a group or a landscape), so that a
+first run shows both outcomes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import csv
 import logging
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -56,6 +57,17 @@ SAMPLES: tuple[Sample, ...] = (
 )  # fmt: skip
 
 CATALOG_COLUMNS = ("file", "title", "artist", "year", "kind", "artist_died")
+
+FEATURED: tuple[tuple[str, str], ...] = (
+    ("leonardo_mona-lisa", "female"),
+    ("vermeer_girl-with-a-pearl-earring", "female"),
+    ("sargent_lady-agnew-of-lochnaw", "female"),
+    ("cezanne_madame-cezanne-in-blue", "female"),
+    ("rembrandt_self-portrait-with-two-circles", "male"),
+    ("velazquez_portrait-of-pope-innocent-x", "male"),
+    ("rigaud_portrait-of-louis-xiv_detail", "male"),
+)
+"""Famous portraits the demo prefers (catalog key, the sitter), women and men taken in turn."""
 
 
 def project_shared_paintings() -> Path | None:
@@ -124,16 +136,34 @@ def download_samples(
     return cache
 
 
-def choose(rows: list[tuple[int, str]], *, portraits: int, seed: int) -> list[int]:
-    """Pick the demo's paintings from (id, genre) rows: ``portraits`` portraits, one group, one landscape."""
+def choose(rows: Sequence[tuple[int, str] | tuple[int, str, str]], *, portraits: int, seed: int) -> list[int]:
+    """Pick the demo's paintings from (id, genre[, key]) rows: ``portraits`` portraits, one group, one landscape.
+
+    The portraits are famous works of :data:`FEATURED` found among the rows, a woman and a man in turn (the
+    seed picks which), then other portraits when there are not enough of those.
+    """
     rng = random.Random(seed)
     by_genre: dict[str, list[int]] = {}
-    for pid, genre in rows:
-        by_genre.setdefault(genre, []).append(pid)
-    chosen = []
-    pool = sorted(by_genre.get("portrait", []))
-    rng.shuffle(pool)
-    chosen += pool[:portraits]
+    keys: dict[int, str] = {}
+    for row in rows:
+        by_genre.setdefault(row[1], []).append(row[0])
+        if len(row) > 2:
+            keys[row[0]] = str(row[2])
+    portrait_ids = sorted(by_genre.get("portrait", []))
+    by_key = {keys[pid]: pid for pid in portrait_ids if pid in keys}
+    turns = []
+    for sitter in ("female", "male"):
+        found = [by_key[key] for key, who in FEATURED if who == sitter and key in by_key]
+        rng.shuffle(found)
+        turns.append(found)
+    chosen: list[int] = []
+    while len(chosen) < portraits and any(turns):
+        for found in turns:
+            if found and len(chosen) < portraits:
+                chosen.append(found.pop(0))
+    rest = [pid for pid in portrait_ids if pid not in chosen]
+    rng.shuffle(rest)
+    chosen += rest[: max(0, portraits - len(chosen))]
     for genre in ("multi", "landscape"):
         extra = sorted(by_genre.get(genre, []))
         if extra:

@@ -8,18 +8,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from vivant.config import Settings
+from vivant.preflight import Finding, config_checks
 from vivant.roles import Gender
 
-
-@dataclass(frozen=True)
-class Finding:
-    name: str
-    ok: bool
-    detail: str
+__all__ = ["CHECKS", "Finding", "run_checks"]
 
 
 def _ffmpeg(settings: Settings) -> Finding:
@@ -37,13 +31,6 @@ def _ffmpeg(settings: Settings) -> Finding:
     if missing:
         return Finding("ffmpeg", False, f"{ver}: missing {', '.join(missing)}")
     return Finding("ffmpeg", True, f"{ver} ({exe})")
-
-
-def _fonts(settings: Settings) -> Finding:
-    from vivant.backends.local.fonts import find_fonts_dir
-
-    d = find_fonts_dir(settings.render.fonts_dir)
-    return Finding("fonts", True, str(d))
 
 
 def _voices(settings: Settings) -> list[Finding]:
@@ -78,16 +65,6 @@ def _voices(settings: Settings) -> list[Finding]:
             more = f" ({'; '.join(notes)})" if notes else ""
             findings.append(Finding(f"voices {lang}/{gender}", True, f"{c.spec}{more}"))
     return findings
-
-
-def _zim(settings: Settings) -> Finding:
-    files = settings.research.zim_files
-    if not files:
-        return Finding("zim", True, "no ZIM archive configured: scripts use the catalog's metadata only")
-    from vivant.backends.zim import ZimResearcher
-
-    ZimResearcher(files, settings.research.max_facts)
-    return Finding("zim", True, ", ".join(Path(f).name for f in files))
 
 
 def _vision(settings: Settings) -> Finding:
@@ -183,8 +160,20 @@ def _disk(settings: Settings) -> Finding:
     return Finding("disk", free > 2, f"{free:.1f} GB free in {probe}")
 
 
+def _config(settings: Settings) -> list[Finding]:
+    """The preflight of a night (render size, fonts, music, ZIM files, folders) and the credentials file."""
+    return config_checks(settings, publishing=True)
+
+
+def _platforms(settings: Settings) -> list[Finding]:
+    """Each publishing platform's audit status (as declared) and posting limits."""
+    from vivant.publish.limits import describe
+
+    return [Finding(f"publish {p}", True, describe(settings, p)) for p in settings.publish.platforms if p != "folder"]
+
+
 CHECKS: list[Callable[[Settings], Finding | list[Finding]]] = [
-    _ffmpeg, _fonts, _voices, _zim, _vision, _backends, _llm, _comfyui, _disk,
+    _ffmpeg, _config, _voices, _vision, _backends, _llm, _comfyui, _platforms, _disk,
 ]  # fmt: skip
 
 

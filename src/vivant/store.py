@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vivant.errors import IllegalTransition, StoreError, WorkspaceError
+from vivant.redact import redact
 from vivant.states import AttemptStatus, ItemState, allowed
 
 Clock = Callable[[], float]
@@ -631,11 +632,11 @@ class Store:
                 raise IllegalTransition(item_id, old, new)
             c.execute(
                 "UPDATE items SET state=?, reason=?, updated_at=?, redo_from=? WHERE id=?",
-                (new.value, reason, self.clock(), redo_from, item_id),
+                (new.value, redact(reason), self.clock(), redo_from, item_id),
             )
             c.execute(
                 "INSERT INTO transitions (item_id, at, old, new, reason) VALUES (?,?,?,?,?)",
-                (item_id, self.clock(), old.value, new.value, reason),
+                (item_id, self.clock(), old.value, new.value, redact(reason)),
             )
 
     def transitions(self, item_id: int) -> list[tuple[str, str, str]]:
@@ -693,7 +694,7 @@ class Store:
             c.execute(
                 "UPDATE attempts SET status=?, finished_at=?, error=?, backend=coalesce(?, backend), degraded=?,"
                 " queue_wait=?, compute=?, endpoint=coalesce(?, endpoint) WHERE id=?",
-                (status.value, now, error, backend, int(degraded), queue_wait, compute, endpoint, attempt_id),
+                (status.value, now, redact(error), backend, int(degraded), queue_wait, compute, endpoint, attempt_id),
             )
             if artifacts:
                 c.execute(
@@ -769,7 +770,7 @@ class Store:
         with self.atomic() as c:
             c.execute(
                 "INSERT INTO events (at, batch_id, item_id, kind, data) VALUES (?,?,?,?,?)",
-                (self.clock(), batch_id, item_id, kind, json.dumps(data, ensure_ascii=False, default=str)),
+                (self.clock(), batch_id, item_id, kind, redact(json.dumps(data, ensure_ascii=False, default=str))),
             )
 
     def events(self, batch_id: int, kind: str | None = None) -> list[tuple[float, str, int | None, dict[str, Any]]]:
@@ -921,5 +922,5 @@ class Store:
             c.execute(
                 "UPDATE posts SET state=?, remote_id=coalesce(?, remote_id), url=coalesce(?, url), error=?,"
                 " next_try_at=?, updated_at=?, posted_at=CASE WHEN ?='POSTED' THEN ? ELSE posted_at END WHERE id=?",
-                (state, remote_id, url, error, next_try_at, now, state, now, post_id),
+                (state, remote_id, url, redact(error), next_try_at, now, state, now, post_id),
             )

@@ -1,7 +1,8 @@
 """Servers on loopback that speak the platforms' upload APIs as documented: the auth header, the resumable or
 chunked upload, status polling, error and quota answers. They keep what they received so tests can count posts.
 
-- :class:`FakeYouTube`: ``POST /upload/youtube/v3/videos?uploadType=resumable`` → ``Location`` session;
+- :class:`FakeYouTube`: ``POST /token`` (OAuth refresh) → the access token it accepts;
+  ``POST /upload/youtube/v3/videos?uploadType=resumable`` → ``Location`` session;
   ``PUT`` chunks with ``Content-Range`` → 308 + ``Range`` / 200 + video; ``bytes */N`` status queries.
 - :class:`FakeTikTok`: creator info, ``video/init`` (checks the chunk rules), ``PUT`` chunks → 206 / 201,
   ``status/fetch`` (PROCESSING_UPLOAD → PUBLISH_COMPLETE after a poll or two).
@@ -113,6 +114,11 @@ class FakeYouTube(_Server):
         h._send(200, s["video"])
 
     def handle(self, h: Any, method: str, path: str, query: dict[str, list[str]], body: bytes) -> None:
+        if method == "POST" and path == "/token":  # OAuth refresh: hands out the access token this fake accepts
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            assert form.get("grant_type") == "refresh_token" and form.get("refresh_token"), form
+            h._send(200, {"access_token": self.rec.token, "expires_in": 3599, "token_type": "Bearer"})
+            return
         if not self.authorised(h):
             h._send(
                 401, {"error": {"code": 401, "message": "Invalid Credentials", "errors": [{"reason": "authError"}]}}

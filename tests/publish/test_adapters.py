@@ -59,8 +59,8 @@ def test_youtube_resumable_upload_in_chunks_survives_a_503(tmp_path: Path, caplo
     with FakeYouTube(TOKEN) as yt:
         yt.rec.fail["chunk"] = [(503, {"error": {"code": 503, "message": "backend error"}})]
         refs: list[dict[str, object]] = []
-        adapter = YouTube(YouTubeSettings(api_base=yt.url, chunk_bytes=262144, privacy="public"), _creds(),
-                          sleep=lambda s: None)  # fmt: skip
+        settings = YouTubeSettings(api_base=yt.url, chunk_bytes=262144, privacy="public", audited=True)
+        adapter = YouTube(settings, _creds(), sleep=lambda s: None)
         result = adapter.publish(_job(video, publish_at=4102444800.0), refs.append)
         assert result.remote_id == "yt001" and result.url == "https://www.youtube.com/shorts/yt001"
         assert len(yt.videos) == 1

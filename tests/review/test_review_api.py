@@ -21,7 +21,7 @@ TOKEN = "s3cret-review-token-4242"
 
 def _app(cfg: Path, token: str | None = None) -> tuple[TestClient, config.Settings]:
     settings = config.load(cfg)
-    return TestClient(create_app(settings, settings.database, token)), settings
+    return TestClient(create_app(settings, settings.database, token), base_url="http://127.0.0.1:8765"), settings
 
 
 def _form_token(client: TestClient) -> str:
@@ -192,7 +192,7 @@ def test_token_guards_every_route_and_never_reaches_the_log(ws_config: Path, cap
     # Authenticated, but a form without its form token is still refused.
     assert client.post(f"/items/{item_id}/approve", data={}).status_code == 403
     assert client.post(f"/items/{item_id}/approve", data={"csrf": csrf}).status_code in (200, 303)
-    bearer = TestClient(client.app)
+    bearer = TestClient(client.app, base_url="http://localhost:8765")
     assert bearer.get("/stats", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
     assert bearer.get("/stats", headers={"Authorization": "Bearer nope"}).status_code == 401
     # The server's log lines (the test client's own httpx log shows the address it was given).
@@ -210,3 +210,24 @@ def test_serving_beyond_loopback_needs_a_token(ws_config: Path, monkeypatch: pyt
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
     with pytest.raises(VivantError, match="needs a token"):
         serve(settings, settings.database, host="0.0.0.0", port=1)
+
+
+def test_other_host_names_are_refused_and_the_page_cannot_be_framed(ws_config: Path) -> None:
+    """DNS rebinding: evil.example pointed at 127.0.0.1 must not get the page (nor its form token)."""
+    import httpx
+
+    from tests.review.helpers import serving
+
+    settings = config.load(ws_config)
+    settings.review.allowed_hosts = ["review.home.lan"]
+    with serving(create_app(settings, settings.database)) as base:
+        port = base.rsplit(":", 1)[1]
+        evil = httpx.get(f"{base}/", headers={"Host": f"evil.example:{port}"})
+        assert evil.status_code == 421 and 'name="csrf"' not in evil.text
+        assert httpx.get(f"{base}/items/1.json", headers={"Host": "evil.example"}).status_code == 421
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "review.home.lan", f"[::1]:{port}", "192.168.1.4"):
+            page = httpx.get(f"{base}/", headers={"Host": host})
+            assert page.status_code == 200 and 'name="csrf"' in page.text, host
+            assert page.headers["x-frame-options"] == "DENY"
+            assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in evil.headers["content-security-policy"]

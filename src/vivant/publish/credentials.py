@@ -10,8 +10,8 @@
     user_id = "17841400000000000"
 
 Values become :class:`pydantic.SecretStr`, so a repr or a log line shows ``**********``. The file should be
-readable by its owner only (0600): a wider mode is refused. :class:`Redactor` is a logging filter that blanks
-any credential value that would still reach a log line.
+readable by its owner only (0600): a wider mode is refused. Every value read is registered with
+:mod:`vivant.redact`, the one redaction point, so it is blanked in any log line, output or database text.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from vivant import redact
 from vivant.config import Settings
 from vivant.errors import ConfigError
 
@@ -81,25 +82,18 @@ def load(settings: Settings, *, required: bool = False) -> Credentials:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: {platform}: expected a [{platform}] table")
         values[platform] = {str(k): SecretStr(str(v)) for k, v in table.items()}
-    return Credentials(values, path)
+    credentials = Credentials(values, path)
+    redact.register_all(credentials.secrets())
+    return credentials
 
 
-class Redactor(logging.Filter):
-    """Blanks credential values in log records (message and arguments) that reach a handler."""
+class Redactor(redact.RedactingFilter):
+    """A logging filter that blanks these values (registered with :mod:`vivant.redact`) and any other
+    registered secret."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 4]
+        redact.register_all(secrets)
 
     def _clean(self, text: str) -> str:
-        for s in self.secrets:
-            text = text.replace(s, "***")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            cleaned = self._clean(message)
-            if cleaned != message:
-                record.msg, record.args = cleaned, None
-        return True
+        return redact.redact(text)

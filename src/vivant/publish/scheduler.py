@@ -21,6 +21,7 @@ on that post.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -30,12 +31,13 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
+from vivant import redact
 from vivant.config import Settings
 from vivant.engine import file_stem
 from vivant.errors import ConfigError, VivantError
-from vivant.publish import pool
+from vivant.publish import limits, pool
 from vivant.publish.base import Adapter, PermanentError, PostJob, StopForToday, TransientError
-from vivant.publish.credentials import Credentials, Redactor
+from vivant.publish.credentials import Credentials
 from vivant.publish.credentials import load as load_credentials
 from vivant.states import ItemState
 from vivant.store import PostRow, Store
@@ -114,7 +116,8 @@ class Publisher:
         self.sleep = sleep
         self._adapters: dict[str, Adapter] = dict(adapters or {})
         self._credentials = credentials
-        self._redactor: Redactor | None = None
+        if credentials is not None:
+            redact.register_all(credentials.secrets())
 
     # -- adapters and secrets -----------------------------------------------------------------------------------
     @property
@@ -123,18 +126,22 @@ class Publisher:
             self._credentials = load_credentials(self.settings)
         return self._credentials
 
+    def _know_secrets(self) -> None:
+        """Load the credentials (which registers their values with :mod:`vivant.redact`) when a platform needs
+        them; a broken file is reported where it is used, not here."""
+        if self._credentials is None and set(self.settings.publish.platforms) - {"folder"}:
+            with contextlib.suppress(ConfigError):
+                self.credentials  # noqa: B018
+
     def redact(self, text: str) -> str:
-        if self._redactor is None:
-            self._redactor = Redactor(self.credentials.secrets())
-        return self._redactor._clean(text)
+        self._know_secrets()
+        return redact.redact(text)
 
     def guard_logs(self) -> None:
-        """Blank credential values in every line the root logger's handlers write (defence in depth: adapters
-        never log a token in the first place)."""
-        if set(self.settings.publish.platforms) - {"folder"}:
-            redactor = Redactor(self.credentials.secrets())
-            for handler in logging.getLogger().handlers:
-                handler.addFilter(redactor)
+        """Blank secrets in every line the root logger's handlers write (defence in depth: adapters never log
+        a token in the first place); loads the credentials first so that their values are known."""
+        self._know_secrets()
+        redact.guard_handlers()
 
     def adapter(self, platform: str) -> Adapter:
         if platform not in self._adapters:
@@ -262,6 +269,17 @@ class Publisher:
                 state = "FAILED" if r.state == "UPLOADING" else r.state
                 self.store.finish_post(r.id, state, error=reason, next_try_at=tomorrow)
 
+    def cap_reached(self, platform: str, now: float) -> str:
+        """Why ``platform`` takes no more posts now (its ``posts_per_24h`` made in the last 24 hours), or ""."""
+        cap = limits.per_24h(self.settings, platform)
+        if not cap:
+            return ""
+        since = now - limits.DAY
+        made = [r for r in self.store.posts(states=["POSTED"]) if r.platform == platform and (r.posted_at or 0) > since]
+        if len(made) < cap:
+            return ""
+        return f"{len(made)} post(s) in the last 24 hours: the cap (publish.{platform}.posts_per_24h = {cap})"
+
     def post(self, row: PostRow, today: str, summary: PassSummary) -> None:
         now = self.clock()
         where = f"{row.platform} [{row.language}] item {row.item_id}"
@@ -329,6 +347,12 @@ class Publisher:
             current = self.store.post(row.id)
             if current.state not in OPEN or self.store.item(row.item_id).state != ItemState.APPROVED:
                 continue
+            capped = self.cap_reached(row.platform, self.clock())
+            if capped:
+                log.warning("%s: %s; no more %s posts today", row.platform, capped, row.platform)
+                summary.stopped[row.platform] = capped
+                self._stop_platform(row.platform, today, capped)
+                continue
             self.post(current, today, summary)
         return summary
 
@@ -393,11 +417,13 @@ class Publisher:
         return sorted(lines, key=lambda p: (p.day, p.at or day_start(p.day), p.platform, p.language))
 
 
-def describe_plan(lines: list[PlanLine]) -> list[dict[str, object]]:
+def describe_plan(lines: list[PlanLine], settings: Settings | None = None) -> list[dict[str, object]]:
+    """The plan as plain data; with ``settings``, each line also says the visibility the post will get."""
     return [
         {"day": p.day, "at": datetime.fromtimestamp(p.at).strftime("%H:%M") if p.at else "any time",
          "platform": p.platform, "language": p.language, "item": p.item_id, "painting": p.painting,
-         "title": p.title, "state": p.state, "url": p.url, "error": p.error}
+         "title": p.title, "state": p.state, "url": redact.redact(p.url), "error": redact.redact(p.error),
+         **({"privacy": limits.effective_privacy(settings, p.platform)} if settings is not None else {})}
         for p in lines
     ]  # fmt: skip
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from vivant import redact
 from vivant.config import TikTokSettings
 from vivant.publish import base
 from vivant.publish.base import PermanentError, PostJob, PostResult, PublishError, SaveRef, StopForToday, TransientError
@@ -89,6 +90,7 @@ class TikTok(base.HttpAdapter[TikTokSettings]):
             username = str(creator.get("creator_username", ""))
             publish_id = str(job.ref.get("publish_id", ""))
             upload_url = str(job.ref.get("upload_url", ""))
+            redact.register(upload_url)  # it carries its own authorisation: never in a log line
             if publish_id:
                 status = self._status(c, publish_id)
                 state = str(status.get("status", ""))
@@ -104,14 +106,14 @@ class TikTok(base.HttpAdapter[TikTokSettings]):
                 else:
                     return self._wait(c, publish_id, username)
             options = [str(o) for o in creator.get("privacy_level_options", [])]
-            if options and self.settings.privacy_level not in options:
-                raise PermanentError(
-                    f"TikTok: privacy {self.settings.privacy_level} is not offered ({', '.join(options)})"
-                )
+            # An unaudited client can only post SELF_ONLY (to a private account).
+            privacy = self.settings.privacy_level if self.settings.audited else "SELF_ONLY"
+            if options and privacy not in options:
+                raise PermanentError(f"TikTok: privacy {privacy} is not offered ({', '.join(options)})")
             chunk_size, count = chunks(size, self.settings.chunk_bytes)
             data = self._call(c, "/v2/post/publish/video/init/", {
                 "post_info": {
-                    "title": self.caption(job), "privacy_level": self.settings.privacy_level,
+                    "title": self.caption(job), "privacy_level": privacy,
                     "disable_duet": False, "disable_comment": False, "disable_stitch": False,
                     "video_cover_timestamp_ms": 1000, "is_aigc": job.meta.ai_generated,
                 },
@@ -119,6 +121,7 @@ class TikTok(base.HttpAdapter[TikTokSettings]):
                                 "total_chunk_count": count},
             }, "TikTok: start post")  # fmt: skip
             publish_id, upload_url = str(data.get("publish_id", "")), str(data.get("upload_url", ""))
+            redact.register(upload_url)
             if not publish_id or not upload_url:
                 raise TransientError("TikTok: no publish_id or upload_url in the answer")
             save_ref({"publish_id": publish_id, "upload_url": upload_url})

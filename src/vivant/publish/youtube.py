@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from vivant import redact
 from vivant.config import YouTubeSettings
 from vivant.publish import base
 from vivant.publish.base import PermanentError, PostJob, PostResult, PublishError, SaveRef, StopForToday, TransientError
@@ -87,6 +88,7 @@ class YouTube(base.HttpAdapter[YouTubeSettings]):
             token = base.json_of(r).get("access_token")
             if not token:
                 raise StopForToday("YouTube token refresh: no access_token in the answer")
+            redact.register(str(token))  # before anything can print it
             self._token = str(token)
         else:
             self._token = self.credentials.need("youtube", "access_token").get_secret_value()
@@ -98,12 +100,14 @@ class YouTube(base.HttpAdapter[YouTubeSettings]):
     # -- the upload ---------------------------------------------------------------------------------------------
     def resource(self, job: PostJob) -> dict[str, Any]:
         meta = job.meta
+        # An API project Google has not audited can only upload private videos (and cannot schedule them public).
+        privacy = self.settings.privacy if self.settings.audited else "private"
         status: dict[str, Any] = {
-            "privacyStatus": self.settings.privacy,
-            "selfDeclaredMadeForKids": self.settings.made_for_kids,
+            "privacyStatus": privacy,
+            "selfDeclaredMadeForKids": self.settings.made_for_kids,  # always explicit
             "containsSyntheticMedia": meta.ai_generated,
         }
-        if self.settings.schedule and job.publish_at is not None and self.settings.privacy != "private":
+        if self.settings.schedule and job.publish_at is not None and privacy != "private":
             # publishAt needs a private video; YouTube makes it public at that time.
             status["privacyStatus"] = "private"
             status["publishAt"] = datetime.fromtimestamp(job.publish_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

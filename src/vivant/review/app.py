@@ -7,6 +7,9 @@
   another web page cannot post decisions through the reviewer's browser. A form without it gets 403.
 - Media are looked up by (item, language, kind) in the store; no path ever comes from the request.
 - The pages are plain HTML forms that work without JavaScript; a little inline script adds keyboard shortcuts.
+- A request whose Host header is not an IP address, localhost, the bound host, this machine's name or one of
+  ``[review] allowed_hosts`` gets 421 (DNS rebinding); every answer forbids framing (``frame-ancestors 'none'``,
+  ``X-Frame-Options: DENY``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import hmac
 import ipaddress
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -61,7 +65,33 @@ def load_token(settings: Settings) -> SecretStr | None:
             value = path.read_text(encoding="utf-8").strip()
         except OSError as e:
             raise VivantError(f"{path}: cannot read the review token: {e.strerror or e}") from None
+    if value:
+        from vivant.redact import register
+
+        register(value)
     return SecretStr(value) if value else None
+
+
+def host_allowed(header: str, allowed: frozenset[str]) -> bool:
+    """Whether a request's Host header names this page: an IP address (DNS rebinding needs a name),
+    localhost, or one of ``allowed`` (the bound host and ``[review] allowed_hosts``), any port."""
+    host = header.strip().lower()
+    if not host:
+        return False
+    if host.startswith("["):  # [::1]:8765
+        name = host[1 : host.find("]")] if "]" in host else ""
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.rstrip(".")
+    if not name:
+        return False
+    if name in allowed or name in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _format_time(at: float) -> str:
@@ -80,8 +110,13 @@ def get_store(request: Request) -> Iterator[Store]:
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def create_app(settings: Settings, store_path: Path, token: SecretStr | str | None = None) -> FastAPI:
-    """The review app over the database at ``store_path`` (one connection per request)."""
+def create_app(settings: Settings, store_path: Path, token: SecretStr | str | None = None,
+               host: str | None = None) -> FastAPI:  # fmt: skip
+    """The review app over the database at ``store_path`` (one connection per request); ``host`` is the bound
+    address (default ``[review] host``), a name the Host header may carry."""
+    machine = socket.gethostname()  # this machine's own names are not an attacker's
+    names = (host or settings.review.host, machine, f"{machine}.local", *settings.review.allowed_hosts)
+    allowed_hosts = frozenset(h.strip().lower().strip("[]").rstrip(".") for h in names if h)
     secret = SecretStr(token) if isinstance(token, str) else token
     if secret is not None and not secret.get_secret_value():
         secret = None
@@ -117,10 +152,15 @@ def create_app(settings: Settings, store_path: Path, token: SecretStr | str | No
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         query_token = request.query_params.get("token")
-        if secret is not None and query_token is not None and request.method == "GET":
+        if not host_allowed(request.headers.get("host", ""), allowed_hosts):
+            # DNS rebinding: another site's name pointed at this address. Refused before anything else.
+            response: Response = Response(
+                "unknown Host: add it to [review] allowed_hosts\n", status_code=421, media_type="text/plain"
+            )
+        elif secret is not None and query_token is not None and request.method == "GET":
             # The token arrives once in the address; it becomes a cookie and leaves the address bar.
             if hmac.compare_digest(query_token.encode(), secret.get_secret_value().encode()):
-                response: Response = RedirectResponse(request.url.path, status_code=303)
+                response = RedirectResponse(request.url.path, status_code=303)
                 response.set_cookie(COOKIE, cookie_value, httponly=True, samesite="strict")
             else:
                 response = render(request, "login.html.j2", status=401, error="wrong token")
@@ -135,6 +175,8 @@ def create_app(settings: Settings, store_path: Path, token: SecretStr | str | No
                  (time.perf_counter() - started) * 1000)  # fmt: skip
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
     def wants_json(request: Request) -> bool:
@@ -249,6 +291,6 @@ def serve(settings: Settings, store_path: Path, *, host: str | None = None, port
         raise VivantError(
             f"review: serving on {host} needs a token: set {settings.review.token_env} or [review] token_file"
         )
-    app = create_app(settings, store_path, token)
+    app = create_app(settings, store_path, token, host=host)
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=None, server_header=False)
     uvicorn.Server(config).run()
