@@ -34,7 +34,10 @@ def start_night(ws: Workspace, *, count: int, seed: int | None, languages: Seque
         raise VivantError("no portrait left to draw: import a catalog (`vivant catalog import`) or pass --include-used")
     if len(ids) < count:
         log.warning("only %d portrait(s) available, %d asked", len(ids), count)
-    return ws.store.create_batch(ids, languages=languages, seed=seed, note=f"night of {len(ids)}")
+    from vivant.engine import this_process
+
+    return ws.store.create_batch(ids, languages=languages, seed=seed, note=f"night of {len(ids)}",
+                                 owner=this_process())  # fmt: skip
 
 
 def describe(store: Store, batch_id: int) -> dict[str, Any]:

@@ -187,7 +187,13 @@ class ProgressView:
             t = self._tasks[e.step]
             p.update(t, completed=p.tasks[t].total, current=f"done in {e.data.get('seconds', 0):.1f}s")
         elif e.kind == "recovered":
-            p.console.print(f"resuming: {e.data.get('interrupted', 0)} interrupted attempt(s) will run again")
+            followed = int(e.data.get("followed", 0))
+            again = int(e.data.get("interrupted", 0)) - followed
+            parts = [f"{again} interrupted attempt(s) will run again"] if again else []
+            if followed:
+                parts.append(f"{followed} will follow its job still on the server (sent again only if lost there)")
+            if parts:
+                p.console.print("resuming: " + "; ".join(parts))
 
 
 def _run_batch(ws: Any, batch_id: int, *, quiet: bool = False) -> dict[str, Any]:
@@ -433,6 +439,22 @@ def _finish(desc: dict[str, Any], as_json: bool) -> None:
         _print_batch(desc)
 
 
+def _skip_busy(ws: Any, batch_id: int, *, explicit: bool) -> bool:
+    """A batch another live process runs: one line, nothing changed (an error when it was asked for by id)."""
+    from vivant.engine import LEASE_STALE, this_process
+    from vivant.errors import BatchBusy
+    from vivant.store import busy_message
+
+    lease = ws.store.busy(batch_id, this_process(), stale_after=LEASE_STALE)
+    if lease is None:
+        return False
+    message = busy_message(batch_id, lease, ws.store.clock())
+    if explicit:
+        raise BatchBusy(batch_id, message)
+    err_console.print(f"[yellow]skipped:[/] {escape(message)}")
+    return True
+
+
 @app.command()
 @_guarded
 def resume(
@@ -448,14 +470,21 @@ def resume(
         ids = [batch] if batch is not None else ws.store.batches_with_work()
         if batch is None:
             ids += [b.id for b in ws.store.batches() if b.status == "RUNNING" and b.id not in ids]
+        ws.store.check()  # a damaged database is one line, never "nothing to resume"
         if not ids:
             console.print("nothing to resume: every batch is finished")
             return
+        skipped = 0
         for batch_id in sorted(set(ids)):
             ws.store.batch(batch_id)
+            if _skip_busy(ws, batch_id, explicit=batch is not None):
+                skipped += 1
+                continue
             console.print(f"resuming batch {batch_id}")
             desc = _run_batch(ws, batch_id, quiet=as_json)
             _finish(desc, as_json)
+        if skipped == len(set(ids)):
+            raise typer.Exit(1)  # every batch with work left is another process's
 
 
 @app.command()

@@ -21,6 +21,7 @@ import logging
 import os
 import queue
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,17 +33,26 @@ from typing import cast
 
 from vivant.backends.registry import Roles
 from vivant.config import Settings
-from vivant.errors import InputError, StepError, VivantError, WorkspaceError
+from vivant.errors import BatchBusy, InputError, StepError, StoreError, VivantError, WorkspaceError
 from vivant.events import Event, EventBus, EventKind
 from vivant.roles import Gender, Language, Painting
 from vivant.states import RUNNABLE, AttemptStatus, ItemState
 from vivant.steps import STEPS, Step, StepContext, StepResult
 from vivant.steps.base import running
-from vivant.store import AttemptRow, ItemRow, NewArtifact, PaintingRow, Store
+from vivant.store import AttemptRow, Holder, ItemRow, LeaseKeeper, NewArtifact, PaintingRow, Store, busy_message
 
 log = logging.getLogger(__name__)
 
 TMP_PREFIX = ".tmp-"
+LEASE_HEARTBEAT = 30.0
+"""Seconds between two refreshes of a running batch's lease."""
+LEASE_STALE = 300.0
+"""A lease from another host not refreshed for this long is taken over (on this host the pid decides)."""
+
+
+def this_process() -> Holder:
+    """This process as a batch owner, with the command that runs (``vivant night``) for the busy message."""
+    return Holder.this_process(" ".join([Path(sys.argv[0]).name, *sys.argv[1:2]]) if sys.argv else "")
 
 
 def to_painting(row: PaintingRow) -> Painting:
@@ -108,6 +118,9 @@ class Engine:
         steps: Sequence[Step] = STEPS,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        holder: Holder | None = None,
+        lease_stale_after: float = LEASE_STALE,
+        lease_heartbeat: float = LEASE_HEARTBEAT,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -117,6 +130,10 @@ class Engine:
         self.sleep = sleep
         self.monotonic = monotonic
         self._per_language = frozenset(s.name for s in self.steps if s.per_language)
+        self.holder = holder or this_process()
+        self.lease_stale_after = lease_stale_after
+        self.lease_heartbeat = lease_heartbeat
+        self._keeper: LeaseKeeper | None = None
 
     # -- events -------------------------------------------------------------------------------------------------
     def _emit(self, kind: EventKind, batch_id: int | None, *, item: ItemRow | None = None, painting: str = "",
@@ -154,12 +171,16 @@ class Engine:
     # -- batches ------------------------------------------------------------------------------------------------
     def recover(self, batch_id: int) -> int:
         """After a crash: mark attempts left running as interrupted and remove stale temporary folders."""
+        followed = sum(
+            1 for a in self.store.attempts(batch_id=batch_id, include_superseded=False)
+            if a.status == AttemptStatus.RUNNING and a.remote_id
+        )  # fmt: skip
         n = self.store.interrupt_running(batch_id)
         removed = self._clean_tmp(batch_id)
         if n or removed:
-            log.info("batch %d: %d interrupted attempt(s) will run again; %d temporary folder(s) removed",
-                     batch_id, n, removed)  # fmt: skip
-            self._emit("recovered", batch_id, interrupted=n, tmp_removed=removed)
+            log.info("batch %d: %d interrupted attempt(s) (%d with a remote job to follow); %d temporary folder(s)"
+                     " removed", batch_id, n, followed, removed)  # fmt: skip
+            self._emit("recovered", batch_id, interrupted=n, followed=followed, tmp_removed=removed)
         return n
 
     def languages(self, batch_id: int) -> list[Language]:
@@ -171,7 +192,34 @@ class Engine:
         return langs
 
     def run(self, batch_id: int) -> BatchSummary:
-        """Run (or continue) a batch until every item is COMPLETE, FAILED or ABORTED."""
+        """Run (or continue) a batch until every item is COMPLETE, FAILED or ABORTED.
+
+        The batch's lease comes first: when another live process owns the batch, :class:`BatchBusy` is raised
+        before anything changes (no attempt interrupted, no folder removed); a dead owner's lease is taken over.
+        """
+        store = self.store
+        store.batch(batch_id)
+        taken = store.acquire_lease(batch_id, self.holder, stale_after=self.lease_stale_after)
+        if taken is not None:
+            log.info("batch %d: took over the lease of process %d on %s (no longer running)",
+                     batch_id, taken.pid, taken.host)  # fmt: skip
+        self._keeper = LeaseKeeper(store.path, batch_id, self.holder, interval=self.lease_heartbeat,
+                                   clock=store.clock).start()  # fmt: skip
+        try:
+            return self._run(batch_id)
+        finally:
+            self._keeper.stop()
+            self._keeper = None
+            try:
+                store.release_lease(batch_id, self.holder)
+            except StoreError as e:
+                log.warning("batch %d: cannot release its lease: %s", batch_id, e)
+
+    def _check_lease(self, batch_id: int) -> None:
+        if self._keeper is not None and self._keeper.lost.is_set():
+            raise StoreError(f"batch {batch_id}: another process took this batch over (its lease): stopping here")
+
+    def _run(self, batch_id: int) -> BatchSummary:
         store = self.store
         self.recover(batch_id)
         langs = self.languages(batch_id)
@@ -308,6 +356,7 @@ class Engine:
                       remote_id_setter: Callable[[int, str, str | None], None] | None = None) -> _Unit:  # fmt: skip
         """Start an attempt row and build the context its step runs with (the folder is made by the runner)."""
         store = self.store
+        self._check_lease(batch_id)
         backend = self._backend_name(step)
         resource = self.resource_of(step)
         previous = tuple(
@@ -562,6 +611,9 @@ class Engine:
     def redo(self, item_id: int, from_step: Step) -> None:
         """Send an item back through the engine from ``from_step`` (its later results are superseded)."""
         item = self.store.item(item_id)
+        lease = self.store.busy(item.batch_id, self.holder, stale_after=self.lease_stale_after)
+        if lease is not None:
+            raise BatchBusy(item.batch_id, busy_message(item.batch_id, lease, self.store.clock()))
         with self.store.atomic():
             self.store.supersede_from(item.id, from_step.number)
             self.store.set_state(item.id, ItemState.REDO, f"redo from step {from_step.label}",
