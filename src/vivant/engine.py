@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -262,10 +262,18 @@ class Engine:
         return list(langs) if step.per_language else [""]
 
     def _complete_if_done(self, item: ItemRow, langs: Sequence[Language]) -> None:
+        """Mark an item COMPLETE once every unit succeeded and its final files are in ``pool/``: the copy is part
+        of finishing, so a copy that failed (or a crash right after the last step) is done again here."""
         for step in self.steps:
             for lang in self._units(step, langs):
                 if not self.store.succeeded(item.id, step.number, lang):
                     return
+        last = self.steps[-1]
+        painting = self.store.painting(item.painting_id)
+        for lang in self._units(last, langs):
+            arts = self.store.artifacts(item.id, step=last.number, language=lang)
+            self._pool(item.batch_id, painting, lang, [NewArtifact(a.kind, a.path, a.sha256, a.bytes) for a in arts],
+                       only_missing=True)  # fmt: skip
         if item.state in (ItemState.PENDING, ItemState.REDO):
             self.store.set_state(item.id, ItemState.PROCESSING)
         self.store.set_state(item.id, ItemState.COMPLETE)
@@ -589,22 +597,30 @@ class Engine:
                                    sha256=sha256_of(f), bytes=f.stat().st_size))  # fmt: skip
         return out
 
-    def _pool(self, batch_id: int, painting: PaintingRow, lang: str, artifacts: list[NewArtifact]) -> None:
-        """Copy the finished video and thumbnail into ``pool/`` (temporary name, then rename)."""
+    def _pool(self, batch_id: int, painting: PaintingRow, lang: str, artifacts: list[NewArtifact], *,
+              only_missing: bool = False) -> None:  # fmt: skip
+        """Copy the finished video and thumbnail into ``pool/`` (temporary name, then rename); with
+        ``only_missing``, only those not already there with the artifact's content."""
         pool = self.settings.pool_dir
-        pool.mkdir(parents=True, exist_ok=True)
         suffix = {"video": ".mp4", "thumbnail": ".jpg"}
         for a in artifacts:
             if a.kind not in suffix:
                 continue
             dest = pool / f"{file_stem(painting.key)}.{lang}{suffix[a.kind]}"
+            if only_missing and _same_file(dest, a):
+                continue
             tmp = dest.with_name(f"{TMP_PREFIX}{dest.name}")
             try:
+                pool.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(self.settings.workspace / a.path, tmp)
                 os.replace(tmp, dest)
             except OSError as e:
-                tmp.unlink(missing_ok=True)
-                raise WorkspaceError(f"{dest}: cannot copy into the pool: {e.strerror or e}") from None
+                with suppress(OSError):  # on a read-only disk, cleaning up fails too
+                    tmp.unlink(missing_ok=True)
+                raise WorkspaceError(
+                    f"{dest}: cannot copy {painting.key}'s {a.kind} into the pool: {e.strerror or e};"
+                    " fix it, then `vivant resume` copies it"
+                ) from None
             self._emit("pooled", batch_id, painting=painting.key, language=lang, path=str(dest))
 
     # -- redo ---------------------------------------------------------------------------------------------------
@@ -631,6 +647,13 @@ def _executor(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _same_file(dest: Path, artifact: NewArtifact) -> bool:
+    try:
+        return dest.stat().st_size == artifact.bytes and sha256_of(dest) == artifact.sha256
+    except OSError:
+        return False
 
 
 def _as_workspace_error(e: BaseException) -> WorkspaceError | None:
