@@ -660,6 +660,8 @@ def review(
     """The morning review page: watch, approve, reject with reasons, or redo from a step."""
     from vivant.review import serve
 
+    if port is not None and not 1 <= port <= 65535:
+        raise VivantError(f"--port {port}: not a port; choose one from 1 to 65535")
     with _open(config, verbose) as ws:
         settings, database = ws.settings, ws.settings.database
     bind = host or settings.review.host

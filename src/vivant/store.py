@@ -460,7 +460,7 @@ def _is_damage(e: BaseException) -> bool:
 
 def _damaged(path: Path, e: object) -> StoreError:
     return StoreError(
-        f"{path}: the database is damaged ({e}); nothing was changed: restore it from a backup, or try"
+        f"{path}: the database is damaged ({e}); restore it from a backup, or try"
         f" `sqlite3 {path} .recover`"
     )
 
