@@ -125,22 +125,28 @@ def test_balancer_serves_waiters_in_order_and_skips_a_server_marked_down() -> No
     def wait(name: str) -> None:
         got.append((name, bal.acquire()))
 
+    def queued(n: int) -> None:  # wait for the n-th waiter to be in line (however slow the machine is)
+        deadline = time.monotonic() + 60
+        while len(bal.waiting) < n:
+            assert time.monotonic() < deadline, "the waiter never queued"
+            time.sleep(0.01)
+
     t1 = threading.Thread(target=wait, args=("early",))
     t1.start()
-    time.sleep(0.05)
+    queued(1)
     t2 = threading.Thread(target=wait, args=("late",))
     t2.start()
-    time.sleep(0.05)
+    queued(2)
     assert got == []  # both servers hold their one job
     bal.release(1)
-    t1.join(2)
+    t1.join(60)
     assert got == [("early", 1)]
     bal.down(0, 30)  # a's job fails and a goes down: the late one must not get it...
     bal.release(0, ok=False)
     time.sleep(0.05)
     assert len(got) == 1
     bal.release(1)  # ...but b's free place
-    t2.join(2)
+    t2.join(60)
     assert got == [("early", 1), ("late", 1)]
     assert bal.slots[0].failed == 1 and bal.slots[1].done == 2 and bal.slots[1].in_flight == 1
     now[0] = 31.0  # a is back after its time

@@ -47,6 +47,7 @@ from vivant.backends.comfyui.errors import (
     WorkflowError,
 )
 from vivant.backends.comfyui.workflow import FILE_PLACEHOLDERS, Workflow, preflight
+from vivant.backends.ffmpeg import die_with_parent
 from vivant.config import ComfySettings
 from vivant.urls import safe_url
 
@@ -391,8 +392,9 @@ class ComfyPool:
             self.stats.events.append(f"restart {ep.url}: {why}")
             try:
                 proc = await asyncio.create_subprocess_exec(
-                    *shlex.split(cmd), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-                )
+                    *shlex.split(cmd), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                    preexec_fn=die_with_parent(),  # noqa: PLW1509 - it dies with us
+                )  # fmt: skip
                 _, err = await asyncio.wait_for(proc.communicate(), self.settings.health_timeout)
             except (OSError, TimeoutError) as e:
                 raise ComfyConnectionError(f"{ep.url}: restart command {cmd!r} failed: {e}") from None
