@@ -28,7 +28,9 @@ def _workspace(tmp_path: Path) -> Path:
     assert runner.invoke(app, ["init", str(tmp_path)]).exit_code == 0
     with Store.open(tmp_path / "vivant.db") as store:
         store.add_paintings(
-            NewPainting(key=f"p{i}", title=f"P {i}", artist="A", image_path=str(tmp_path / f"p{i}.jpg"), is_portrait=True)
+            NewPainting(
+                key=f"p{i}", title=f"P {i}", artist="A", image_path=str(tmp_path / f"p{i}.jpg"), is_portrait=True
+            )
             for i in range(40)
         )
         store.create_batch([1, 2], languages=["en"], seed=1)
@@ -72,9 +74,8 @@ def test_ids_beyond_sqlite_integers_are_not_found(tmp_path: Path) -> None:
     result = runner.invoke(app, ["status", "1180591620717411303424", "--config", str(cfg)])
     assert result.exit_code == 1
     assert _one_line(result.output) == "error: no batch 1180591620717411303424"
-    with Store.open(tmp_path / "vivant.db") as store:
-        with pytest.raises(StoreError, match="no item"):
-            store.item(2**70)
+    with Store.open(tmp_path / "vivant.db") as store, pytest.raises(StoreError, match="no item"):
+        store.item(2**70)
 
 
 def test_review_port_out_of_range_is_one_line(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from vivant import catalog
 from vivant.errors import VivantError
+from vivant.events import NOTICES
 from vivant.states import ItemState
 from vivant.steps import STEPS
 from vivant.store import Store
@@ -77,6 +78,14 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
         for a in store.attempts(batch_id=batch_id, include_superseded=False)
         if a.status == "RUNNING"
     ]  # fmt: skip
+    incidents = [
+        {"at": float(data.get("at", at)), "kind": kind, "step": data.get("step"),
+         "painting": str(data.get("painting", "")), "language": str(data.get("language", "")),
+         "endpoint": str(data.get("endpoint", "")), "detail": str(data.get("reason") or data.get("why") or ""),
+         "old_remote_id": str(data.get("old_remote_id", "")), "remote_id": str(data.get("remote_id", "")),
+         "lost_seconds": float(data.get("lost_seconds") or 0.0)}
+        for at, kind, _item, data in store.events(batch_id, kinds=NOTICES)
+    ]  # fmt: skip
     return {
         "batch": batch.id,
         "status": batch.status,
@@ -87,6 +96,7 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
         "counts": counts,
         "items": items,
         "running": running,
+        "incidents": incidents,
     }
 
 

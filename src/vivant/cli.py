@@ -257,6 +257,12 @@ def _print_batch(desc: dict[str, Any]) -> None:
     console.print(table)
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(desc["counts"].items()))
     console.print(f"[bold]{counts}[/]")
+    if desc.get("incidents"):
+        from vivant.report.metrics import Incident
+        from vivant.report.terminal import incident_line
+
+        for inc in desc["incidents"]:
+            console.print(f"[yellow]{escape(incident_line(Incident(**inc)))}[/]")
     for r in desc.get("running", []):  # what runs where, now
         lang = f" [{r['language']}]" if r["language"] else ""
         where = f"running on {r['resource']} ({r.get('endpoint') or r['backend']})"

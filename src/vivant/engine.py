@@ -34,7 +34,7 @@ from typing import cast
 from vivant.backends.registry import Roles
 from vivant.config import Settings
 from vivant.errors import BatchBusy, InputError, StepError, StoreError, VivantError, WorkspaceError
-from vivant.events import Event, EventBus, EventKind
+from vivant.events import NOTICES, Event, EventBus, EventKind
 from vivant.roles import Gender, Language, Painting
 from vivant.states import RUNNABLE, AttemptStatus, ItemState
 from vivant.steps import STEPS, Step, StepContext, StepResult
@@ -134,6 +134,8 @@ class Engine:
         self.lease_stale_after = lease_stale_after
         self.lease_heartbeat = lease_heartbeat
         self._keeper: LeaseKeeper | None = None
+        self._later: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        """Events noticed on other threads, emitted by the main thread (listeners write to SQLite)."""
 
     # -- events -------------------------------------------------------------------------------------------------
     def _emit(self, kind: EventKind, batch_id: int | None, *, item: ItemRow | None = None, painting: str = "",
@@ -243,6 +245,7 @@ class Engine:
                 if item.state in RUNNABLE:
                     self._complete_if_done(item, langs)
         except BaseException as e:
+            self.flush_notices()
             store.set_batch_status(batch_id, "INTERRUPTED")
             self._emit("batch_interrupted", batch_id, error=str(e) or type(e).__name__)
             raise
@@ -388,12 +391,27 @@ class Engine:
         def set_remote_id(rid: str, _id: int = attempt.id) -> None:
             setter(_id, rid, ctx.timing.endpoint)  # the backend names the server before it submits
 
+        def notice(kind: str, _step: Step = step, _lang: str = lang, **data: object) -> None:
+            if kind not in NOTICES:
+                log.warning("%s: unknown notice %r from step %s", painting.key, kind, _step.label)
+                return
+            data.setdefault("at", self.store.clock())
+
+            def emit() -> None:
+                self._emit(cast(EventKind, kind), batch_id, item=item, painting=painting.key, step=_step,
+                           language=_lang, attempt=attempt.number, **data)  # fmt: skip
+
+            if threading.current_thread() is threading.main_thread():
+                emit()
+            else:
+                self._later.put(emit)
+
         language: Language | None = lang or None  # type: ignore[assignment]
         ctx = StepContext(
             painting=to_painting(painting), language=language, out=tmp, settings=self.settings,
             roles=self.roles, lookup=self._lookup(item), per_language_steps=self._per_language,
             progress=progress, attempt_id=attempt.id, previous_remote_ids=previous,
-            set_remote_id=set_remote_id,
+            set_remote_id=set_remote_id, notice=notice,
         )  # fmt: skip
         return _Unit(item, painting, step, lang, attempt, tmp, final_dir, ctx, self.monotonic())
 
@@ -404,7 +422,17 @@ class Engine:
             result = unit.step.run(unit.ctx)
         return result, self._commit_files(unit.tmp, unit.final_dir, result)
 
+    def flush_notices(self) -> None:
+        """Emit (on the main thread) the events other threads noticed."""
+        while True:
+            try:
+                emit = self._later.get_nowait()
+            except queue.Empty:
+                return
+            emit()
+
     def _succeeded(self, batch_id: int, unit: _Unit, result: StepResult, artifacts: list[NewArtifact]) -> UnitOutcome:
+        self.flush_notices()
         wall = self.monotonic() - unit.t0
         timing = unit.ctx.timing
         queue_wait = result.queue_wait if result.queue_wait is not None else timing.queue_wait
@@ -426,6 +454,7 @@ class Engine:
 
     def _failed(self, batch_id: int, unit: _Unit, e: BaseException) -> tuple[str, bool]:
         """Record a failed attempt; return (error, retry?). Re-raises what must stop the batch."""
+        self.flush_notices()
         shutil.rmtree(unit.tmp, ignore_errors=True)
         compute = self.monotonic() - unit.t0
         fatal = _as_workspace_error(e)
@@ -536,6 +565,7 @@ class Engine:
                 try:
                     while units:
                         kind, payload = inbox.get()
+                        self.flush_notices()
                         if kind == "call":
                             call, done = cast(tuple[Callable[[], None], threading.Event], payload)
                             try:

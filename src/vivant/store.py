@@ -460,8 +460,7 @@ def _is_damage(e: BaseException) -> bool:
 
 def _damaged(path: Path, e: object) -> StoreError:
     return StoreError(
-        f"{path}: the database is damaged ({e}); restore it from a backup, or try"
-        f" `sqlite3 {path} .recover`"
+        f"{path}: the database is damaged ({e}); restore it from a backup, or try `sqlite3 {path} .recover`"
     )
 
 
@@ -1017,12 +1016,17 @@ class Store:
                 (self.clock(), batch_id, item_id, kind, json.dumps(data, ensure_ascii=False, default=str)),
             )
 
-    def events(self, batch_id: int, kind: str | None = None) -> list[tuple[float, str, int | None, dict[str, Any]]]:
+    def events(self, batch_id: int, kind: str | None = None, *,
+               kinds: Iterable[str] = ()) -> list[tuple[float, str, int | None, dict[str, Any]]]:  # fmt: skip
         sql = "SELECT * FROM events WHERE batch_id=?"
         args: list[Any] = [batch_id]
         if kind:
             sql += " AND kind=?"
             args.append(kind)
+        wanted = sorted(kinds)
+        if wanted:
+            sql += f" AND kind IN ({','.join('?' * len(wanted))})"
+            args += wanted
         return [
             (r["at"], r["kind"], r["item_id"], json.loads(r["data"])) for r in self._all(sql + " ORDER BY id", args)
         ]

@@ -17,8 +17,9 @@ PARENT = """
 import threading
 from vivant.backends import ffmpeg
 # a 10-minute encode paced in real time (-re), silent (so no broken pipe would stop it): it ends when killed
-threading.Thread(target=ffmpeg.run, args=(["-loglevel", "error", "-nostats", "-re", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "600",
-                 "-f", "null", "-"],), daemon=True).start()
+ARGS = ["-loglevel", "error", "-nostats", "-re", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "600",
+        "-f", "null", "-"]
+threading.Thread(target=ffmpeg.run, args=(ARGS,), daemon=True).start()
 threading.Event().wait()
 """
 

@@ -3,8 +3,9 @@
 Commands are argument lists, never shell strings. The runner logs the exact command, parses
 ``-progress pipe:1`` into progress callbacks, kills the child when interrupted, and raises
 :class:`~vivant.errors.FFmpegError` carrying the tail of stderr. Every child dies with this process (Linux:
-``PR_SET_PDEATHSIG``), so a ``kill -9`` of a night leaves no encoder running beside the resumed one. Outputs should be written to a temporary
-name and moved into place by the caller (the engine does this for step folders).
+``PR_SET_PDEATHSIG``), so a ``kill -9`` of a night leaves no encoder running beside the resumed one.
+Outputs should be written to a temporary name and moved into place by the caller (the engine does this for
+step folders).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def run(
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=die_with_parent(),  # noqa: PLW1509 - only arms a signal, no lock is taken
+        preexec_fn=die_with_parent(),
     )
 
     def read_stderr() -> None:
@@ -174,7 +175,7 @@ class FrameWriter:
         log.debug("ffmpeg: %s", shlex.join(self.cmd))
         self._proc = subprocess.Popen(
             self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=die_with_parent(),  # noqa: PLW1509
+            preexec_fn=die_with_parent(),
         )  # fmt: skip
         return self
 
@@ -232,7 +233,7 @@ def probe(path: Path) -> MediaInfo:
         text=True,
         errors="replace",
         check=False,
-        preexec_fn=die_with_parent(),  # noqa: PLW1509
+        preexec_fn=die_with_parent(),
     )
     err = proc.stderr
     if proc.returncode != 0 and "Duration" not in err:
