@@ -260,3 +260,25 @@ def test_a_pool_file_lost_before_completion_is_copied_again(tmp_path: Path) -> N
     assert engine.run(batch).states == {"COMPLETE": 1}
     assert (settings.pool_dir / "p0.fr.mp4").read_bytes() == b"video p0 fr"
     assert (settings.pool_dir / "p0.en.mp4").is_file()
+
+
+def test_resume_says_it_follows_a_remote_job_instead_of_running_it_again(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from vivant.cli import ProgressView
+
+    store, batch = _store(tmp_path, 2)
+    first, second = store.items(batch)
+    with_job = store.start_attempt(first.id, 0, "", backend="comfyui", resource="gpu")
+    store.set_remote_id(with_job.id, "prompt-1", "http://gpu:8188")  # still on the server, maybe
+    store.start_attempt(second.id, 0, "", backend="local", resource="cpu")  # nothing remote: runs again
+    events: list[Event] = []
+    bus = EventBus()
+    bus.subscribe(events.append)
+    Engine(store, _settings(tmp_path), steps=_steps(), sleep=lambda s: None, bus=bus).run(batch)
+    (recovered,) = [e for e in events if e.kind == "recovered"]
+    assert recovered.data["interrupted"] == 2 and recovered.data["followed"] == 1
+    console = Console(record=True, width=200)
+    ProgressView(console, quiet=True).on_event(recovered)
+    text = console.export_text()
+    assert "1 interrupted attempt(s) will run again" in text and "1 will follow its job still on the server" in text

@@ -148,3 +148,16 @@ def test_a_reused_pid_or_a_stale_heartbeat_from_another_host_is_taken_over(tmp_p
     assert taken is not None and taken.owner == far.owner
     assert not store.heartbeat(batch, far), "the old owner learns it lost the batch"
     assert store.heartbeat(batch, me)
+
+
+def test_status_names_the_live_owner(tmp_path: Path, other_owner) -> None:  # type: ignore[no-untyped-def]
+    assert CliRunner().invoke(app, ["init", str(tmp_path)]).exit_code == 0
+    store, batch = _store(tmp_path)
+    store.close()
+    proc = other_owner(tmp_path / "vivant.db", batch)
+    result = CliRunner().invoke(app, ["status", "--config", str(tmp_path / "vivant.toml")], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and f"being run by process {proc.pid} on {socket.gethostname()}" in result.output
+    proc.kill()
+    proc.wait()
+    result = CliRunner().invoke(app, ["status", "--config", str(tmp_path / "vivant.toml")], env={"COLUMNS": "200"})
+    assert "being run by" not in result.output  # a dead owner owns nothing

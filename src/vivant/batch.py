@@ -78,6 +78,14 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
         for a in store.attempts(batch_id=batch_id, include_superseded=False)
         if a.status == "RUNNING"
     ]  # fmt: skip
+    from vivant.engine import LEASE_STALE
+
+    lease = store.lease(batch_id)
+    owner = (
+        {"pid": lease.pid, "host": lease.host, "command": lease.command, "since": lease.started_at,
+         "heartbeat_at": lease.heartbeat_at}
+        if lease is not None and store.lease_alive(lease, stale_after=LEASE_STALE) else None
+    )  # fmt: skip
     incidents = [
         {"at": float(data.get("at", at)), "kind": kind, "step": data.get("step"),
          "painting": str(data.get("painting", "")), "language": str(data.get("language", "")),
@@ -97,6 +105,7 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
         "items": items,
         "running": running,
         "incidents": incidents,
+        "owner": owner,
     }
 
 

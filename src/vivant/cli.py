@@ -257,6 +257,13 @@ def _print_batch(desc: dict[str, Any]) -> None:
     console.print(table)
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(desc["counts"].items()))
     console.print(f"[bold]{counts}[/]")
+    if desc.get("owner"):
+        import time
+
+        o = desc["owner"]
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(o["since"]))
+        what = f" ({o['command']})" if o.get("command") else ""
+        console.print(f"[cyan]being run by process {o['pid']} on {escape(o['host'])}{escape(what)} since {since}[/]")
     if desc.get("incidents"):
         from vivant.report.metrics import Incident
         from vivant.report.terminal import incident_line
