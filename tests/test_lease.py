@@ -112,14 +112,21 @@ def test_resume_says_so_in_one_line_and_changes_nothing(tmp_path: Path, other_ow
     store, batch = _store(tmp_path)
     store.close()
     proc = other_owner(tmp_path / "vivant.db", batch)
-    for args in (["resume", str(batch)], ["resume"], ["redo", "p0", "--from", "0", "--run"]):
+    with Store.open(tmp_path / "vivant.db") as store:
+        store.set_state(store.items(batch)[0].id, ItemState.PROCESSING)  # the owner works on it
+    for args in (
+        ["resume", str(batch)],
+        ["resume"],
+        ["redo", "p0", "--from", "0", "--run"],
+        ["redo", "p1", "--from", "1"],
+    ):
         result = CliRunner().invoke(app, [*args, "--config", str(tmp_path / "vivant.toml")])
         assert result.exit_code == 1, (args, result.output)
         assert f"being run by process {proc.pid}" in result.output, args
         assert "Traceback" not in result.output and "resuming batch" not in result.output
     with Store.open(tmp_path / "vivant.db") as store:
         assert store.attempts(batch_id=batch) == []
-        assert {i.state for i in store.items(batch)} == {ItemState.PENDING}
+        assert [i.state for i in store.items(batch)] == [ItemState.PROCESSING, ItemState.PENDING]
 
 
 def test_a_reused_pid_or_a_stale_heartbeat_from_another_host_is_taken_over(tmp_path: Path) -> None:

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from vivant import catalog
-from vivant.errors import VivantError
+from vivant.errors import BatchBusy, VivantError
 from vivant.events import NOTICES
 from vivant.states import ItemState
 from vivant.steps import STEPS
-from vivant.store import Store
+from vivant.store import Store, busy_message
 from vivant.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,11 @@ def find_item_for_redo(store: Store, painting_ref: str, batch_id: int | None = N
         where = f" in batch {batch_id}" if batch_id is not None else ""
         raise VivantError(f"painting {p.key!r} has not been in a batch{where}: nothing to redo")
     item = items[-1]
+    from vivant.engine import LEASE_STALE, this_process
+
+    lease = store.busy(item.batch_id, this_process(), stale_after=LEASE_STALE)
+    if lease is not None:
+        raise BatchBusy(item.batch_id, busy_message(item.batch_id, lease, store.clock()))
     if item.state == ItemState.PROCESSING:
         raise VivantError(f"painting {p.key!r} is being processed (batch {item.batch_id}); run `vivant resume` first")
     return item.id
