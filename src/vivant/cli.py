@@ -186,6 +186,14 @@ class ProgressView:
         elif e.kind == "step_finished" and e.step in self._tasks:
             t = self._tasks[e.step]
             p.update(t, completed=p.tasks[t].total, current=f"done in {e.data.get('seconds', 0):.1f}s")
+        elif e.kind in ("unit_resubmitted", "endpoint_down", "endpoint_up"):
+            from vivant.report.metrics import Incident
+            from vivant.report.terminal import incident_line
+
+            fields = {k: v for k, v in e.data.items() if k in Incident.model_fields}
+            fields |= {"at": 0.0, "kind": e.kind, "step": e.step, "painting": e.painting, "language": e.language}
+            fields["detail"] = str(e.data.get("reason") or e.data.get("why") or "")
+            p.console.print(f"  [yellow]{escape(incident_line(Incident(**fields)))}[/]")
         elif e.kind == "recovered":
             followed = int(e.data.get("followed", 0))
             again = int(e.data.get("interrupted", 0)) - followed

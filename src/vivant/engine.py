@@ -244,6 +244,7 @@ class Engine:
             for item in store.items(batch_id):
                 if item.state in RUNNABLE:
                     self._complete_if_done(item, langs)
+            self.flush_notices()
         except BaseException as e:
             self.flush_notices()
             store.set_batch_status(batch_id, "INTERRUPTED")

@@ -95,3 +95,17 @@ def test_a_server_back_up_is_used_at_once_without_a_false_down(
     result = box[0]
     assert result.path.is_file() and result.submissions == 1
     assert "is down" not in caplog.text and pool.stats.moved == 0 and notices == []
+
+
+def test_the_progress_view_prints_a_resubmission() -> None:
+    from rich.console import Console
+
+    from vivant.cli import ProgressView
+
+    console = Console(record=True, width=300)
+    event = Event(kind="unit_resubmitted", batch_id=1, item_id=1, painting="p0", step=6, step_name="lipsync",
+                  language="en", data={"old_remote_id": "a1", "remote_id": "b2", "endpoint": "http://gpu:8188",
+                                       "reason": "lost: the server restarted without it", "lost_seconds": 7.5,
+                                       "attempt": 1, "at": 1.0})  # fmt: skip
+    ProgressView(console, quiet=True).on_event(event)
+    assert "sent again: step 6 p0 [en]: prompt a1 → b2 on http://gpu:8188" in console.export_text()
