@@ -215,3 +215,70 @@ def test_a_step_that_forgets_its_artifact_fails(tmp_path: Path) -> None:
     engine = Engine(store, _settings(tmp_path, attempts=1), steps=_steps(a=liar), sleep=lambda s: None)
     assert engine.run(batch).states == {"FAILED": 1}
     assert "did not write it" in store.items(batch)[0].reason
+
+
+def _final(ctx: StepContext) -> StepResult:
+    (ctx.out / "final.mp4").write_bytes(f"video {ctx.painting.key} {ctx.language}".encode())
+    (ctx.out / "thumb.jpg").write_bytes(b"jpeg")
+    return StepResult(artifacts={"video": "final.mp4", "thumbnail": "thumb.jpg"}, backend="test:final")
+
+
+def test_the_pool_copy_is_part_of_finishing_and_resume_does_it_again(tmp_path: Path) -> None:
+    store, batch = _store(tmp_path, 1)
+    settings = _settings(tmp_path)
+    settings.pool_dir.parent.mkdir(parents=True, exist_ok=True)
+    settings.pool_dir.write_text("not a folder")  # the copy into pool/ fails after the last step is committed
+    steps = [Step(0, "a", _writer("a")), Step(1, "c", _final, per_language=True, needs=("a",))]
+    engine = Engine(store, settings, steps=steps, sleep=lambda s: None)
+    with pytest.raises(WorkspaceError) as err:
+        engine.run(batch)
+    assert "cannot copy p0's video into the pool" in str(err.value) and str(settings.pool_dir) in str(err.value)
+    assert "\n" not in str(err.value)
+    assert store.succeeded(store.items(batch)[0].id, 1, "fr")
+    assert store.items(batch)[0].state == ItemState.PROCESSING and store.batch(batch).status != "FINISHED"
+
+    settings.pool_dir.unlink()
+    assert engine.run(batch).states == {"COMPLETE": 1}  # resume: nothing runs again, the copy is done
+    assert store.batch(batch).status == "FINISHED"
+    for lang in ("fr", "en"):
+        assert (settings.pool_dir / f"p0.{lang}.mp4").read_bytes() == b"video p0 " + lang.encode()
+        assert (settings.pool_dir / f"p0.{lang}.jpg").is_file()
+    assert len([a for a in store.attempts(batch_id=batch) if a.step == 1]) == 2  # fr and en, once each
+
+
+def test_a_pool_file_lost_before_completion_is_copied_again(tmp_path: Path) -> None:
+    store, batch = _store(tmp_path, 1)
+    settings = _settings(tmp_path)
+
+    def final(ctx: StepContext) -> StepResult:
+        if ctx.language == "en":  # fr was pooled a moment ago; its copy is lost (as by a crash before the copy)
+            (settings.pool_dir / "p0.fr.mp4").unlink()
+        return _final(ctx)
+
+    steps = [Step(0, "a", _writer("a")), Step(1, "c", final, per_language=True, needs=("a",))]
+    engine = Engine(store, settings, steps=steps, sleep=lambda s: None)
+    assert engine.run(batch).states == {"COMPLETE": 1}
+    assert (settings.pool_dir / "p0.fr.mp4").read_bytes() == b"video p0 fr"
+    assert (settings.pool_dir / "p0.en.mp4").is_file()
+
+
+def test_resume_says_it_follows_a_remote_job_instead_of_running_it_again(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from vivant.cli import ProgressView
+
+    store, batch = _store(tmp_path, 2)
+    first, second = store.items(batch)
+    with_job = store.start_attempt(first.id, 0, "", backend="comfyui", resource="gpu")
+    store.set_remote_id(with_job.id, "prompt-1", "http://gpu:8188")  # still on the server, maybe
+    store.start_attempt(second.id, 0, "", backend="local", resource="cpu")  # nothing remote: runs again
+    events: list[Event] = []
+    bus = EventBus()
+    bus.subscribe(events.append)
+    Engine(store, _settings(tmp_path), steps=_steps(), sleep=lambda s: None, bus=bus).run(batch)
+    (recovered,) = [e for e in events if e.kind == "recovered"]
+    assert recovered.data["interrupted"] == 2 and recovered.data["followed"] == 1
+    console = Console(record=True, width=200)
+    ProgressView(console, quiet=True).on_event(recovered)
+    text = console.export_text()
+    assert "1 interrupted attempt(s) will run again" in text and "1 will follow its job still on the server" in text

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from vivant import catalog
-from vivant.errors import VivantError
+from vivant.errors import BatchBusy, VivantError
+from vivant.events import NOTICES
 from vivant.states import ItemState
 from vivant.steps import STEPS
-from vivant.store import Store
+from vivant.store import Store, busy_message
 from vivant.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -42,7 +43,10 @@ def start_night(ws: Workspace, *, count: int, seed: int | None, languages: Seque
         raise VivantError("no portrait left to draw: import a catalog (`vivant catalog import`) or pass --include-used")
     if len(ids) < count:
         log.warning("only %d portrait(s) available, %d asked", len(ids), count)
-    return ws.store.create_batch(ids, languages=languages, seed=seed, note=f"night of {len(ids)}")
+    from vivant.engine import this_process
+
+    return ws.store.create_batch(ids, languages=languages, seed=seed, note=f"night of {len(ids)}",
+                                 owner=this_process())  # fmt: skip
 
 
 def describe(store: Store, batch_id: int) -> dict[str, Any]:
@@ -83,6 +87,22 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
         for a in store.attempts(batch_id=batch_id, include_superseded=False)
         if a.status == "RUNNING"
     ]  # fmt: skip
+    from vivant.engine import LEASE_STALE
+
+    lease = store.lease(batch_id)
+    owner = (
+        {"pid": lease.pid, "host": lease.host, "command": lease.command, "since": lease.started_at,
+         "heartbeat_at": lease.heartbeat_at}
+        if lease is not None and store.lease_alive(lease, stale_after=LEASE_STALE) else None
+    )  # fmt: skip
+    incidents = [
+        {"at": float(data.get("at", at)), "kind": kind, "step": data.get("step"),
+         "painting": str(data.get("painting", "")), "language": str(data.get("language", "")),
+         "endpoint": str(data.get("endpoint", "")), "detail": str(data.get("reason") or data.get("why") or ""),
+         "old_remote_id": str(data.get("old_remote_id", "")), "remote_id": str(data.get("remote_id", "")),
+         "lost_seconds": float(data.get("lost_seconds") or 0.0)}
+        for at, kind, _item, data in store.events(batch_id, kinds=NOTICES)
+    ]  # fmt: skip
     return {
         "batch": batch.id,
         "status": batch.status,
@@ -93,6 +113,8 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
         "counts": counts,
         "items": items,
         "running": running,
+        "incidents": incidents,
+        "owner": owner,
     }
 
 
@@ -106,6 +128,11 @@ def find_item_for_redo(store: Store, painting_ref: str, batch_id: int | None = N
         where = f" in batch {batch_id}" if batch_id is not None else ""
         raise VivantError(f"painting {p.key!r} has not been in a batch{where}: nothing to redo")
     item = items[-1]
+    from vivant.engine import LEASE_STALE, this_process
+
+    lease = store.busy(item.batch_id, this_process(), stale_after=LEASE_STALE)
+    if lease is not None:
+        raise BatchBusy(item.batch_id, busy_message(item.batch_id, lease, store.clock()))
     if item.state == ItemState.PROCESSING:
         raise VivantError(f"painting {p.key!r} is being processed (batch {item.batch_id}); run `vivant resume` first")
     return item.id

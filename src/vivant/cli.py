@@ -196,8 +196,22 @@ class ProgressView:
         elif e.kind == "step_finished" and e.step in self._tasks:
             t = self._tasks[e.step]
             p.update(t, completed=p.tasks[t].total, current=f"done in {e.data.get('seconds', 0):.1f}s")
+        elif e.kind in ("unit_resubmitted", "endpoint_down", "endpoint_up"):
+            from vivant.report.metrics import Incident
+            from vivant.report.terminal import incident_line
+
+            fields = {k: v for k, v in e.data.items() if k in Incident.model_fields}
+            fields |= {"at": 0.0, "kind": e.kind, "step": e.step, "painting": e.painting, "language": e.language}
+            fields["detail"] = str(e.data.get("reason") or e.data.get("why") or "")
+            p.console.print(f"  [yellow]{escape(incident_line(Incident(**fields)))}[/]")
         elif e.kind == "recovered":
-            p.console.print(f"resuming: {e.data.get('interrupted', 0)} interrupted attempt(s) will run again")
+            followed = int(e.data.get("followed", 0))
+            again = int(e.data.get("interrupted", 0)) - followed
+            parts = [f"{again} interrupted attempt(s) will run again"] if again else []
+            if followed:
+                parts.append(f"{followed} will follow its job still on the server (sent again only if lost there)")
+            if parts:
+                p.console.print("resuming: " + "; ".join(parts))
 
 
 def _run_batch(ws: Any, batch_id: int, *, quiet: bool = False, roles: Any = None) -> dict[str, Any]:
@@ -261,6 +275,19 @@ def _print_batch(desc: dict[str, Any]) -> None:
     console.print(table)
     counts = ", ".join(f"{v} {k.lower()}" for k, v in sorted(desc["counts"].items()))
     console.print(f"[bold]{counts}[/]")
+    if desc.get("owner"):
+        import time
+
+        o = desc["owner"]
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(o["since"]))
+        what = f" ({o['command']})" if o.get("command") else ""
+        console.print(f"[cyan]being run by process {o['pid']} on {escape(o['host'])}{escape(what)} since {since}[/]")
+    if desc.get("incidents"):
+        from vivant.report.metrics import Incident
+        from vivant.report.terminal import incident_line
+
+        for inc in desc["incidents"]:
+            console.print(f"[yellow]{escape(incident_line(Incident(**inc)))}[/]")
     for r in desc.get("running", []):  # what runs where, now
         lang = f" [{r['language']}]" if r["language"] else ""
         where = f"running on {r['resource']} ({r.get('endpoint') or r['backend']})"
@@ -446,6 +473,22 @@ def _finish(desc: dict[str, Any], as_json: bool) -> None:
         _print_batch(desc)
 
 
+def _skip_busy(ws: Any, batch_id: int, *, explicit: bool) -> bool:
+    """A batch another live process runs: one line, nothing changed (an error when it was asked for by id)."""
+    from vivant.engine import LEASE_STALE, this_process
+    from vivant.errors import BatchBusy
+    from vivant.store import busy_message
+
+    lease = ws.store.busy(batch_id, this_process(), stale_after=LEASE_STALE)
+    if lease is None:
+        return False
+    message = busy_message(batch_id, lease, ws.store.clock())
+    if explicit:
+        raise BatchBusy(batch_id, message)
+    err_console.print(f"[yellow]skipped:[/] {escape(message)}")
+    return True
+
+
 @app.command()
 @_guarded
 def resume(
@@ -461,17 +504,24 @@ def resume(
         ids = [batch] if batch is not None else ws.store.batches_with_work()
         if batch is None:
             ids += [b.id for b in ws.store.batches() if b.status == "RUNNING" and b.id not in ids]
+        ws.store.check()  # a damaged database is one line, never "nothing to resume"
         if not ids:
             console.print("nothing to resume: every batch is finished")
             return
         from vivant.preflight import before_night
 
         before_night(ws.settings, nothing="nothing was resumed")  # the backends' own check runs in the engine
+        skipped = 0
         for batch_id in sorted(set(ids)):
             ws.store.batch(batch_id)
+            if _skip_busy(ws, batch_id, explicit=batch is not None):
+                skipped += 1
+                continue
             console.print(f"resuming batch {batch_id}")
             desc = _run_batch(ws, batch_id, quiet=as_json)
             _finish(desc, as_json)
+        if skipped == len(set(ids)):
+            raise typer.Exit(1)  # every batch with work left is another process's
 
 
 @app.command()
@@ -653,6 +703,8 @@ def review(
     """The morning review page: watch, approve, reject with reasons, or redo from a step."""
     from vivant.review import serve
 
+    if port is not None and not 1 <= port <= 65535:
+        raise VivantError(f"--port {port}: not a port; choose one from 1 to 65535")
     with _open(config, verbose) as ws:
         settings, database = ws.settings, ws.settings.database
     bind = host or settings.review.host

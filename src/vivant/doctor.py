@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 from vivant.config import Settings
 from vivant.preflight import Finding, config_checks
@@ -109,13 +110,22 @@ def _comfyui(settings: Settings) -> list[Finding]:
             except VivantError as e:
                 findings.append(Finding(name, False, str(e)))
                 continue
-            problems = [p for found in report.values() for p in found]
-            path = backends.workflow_path(step)
-            detail = "; ".join(problems[:3]) if problems else f"{path.name}: ok on {len(report)} endpoint(s) ({path})"
-            findings.append(Finding(name, not problems, detail))
+            findings.append(workflow_finding(name, backends.workflow_path(step), report))
     finally:
         backends.close()
     return findings
+
+
+def workflow_finding(name: str, path: Path, report: dict[str, list[str]]) -> Finding:
+    """Every problem of a workflow (each once, with the servers that have it when not all), with its path."""
+    seen: dict[str, list[str]] = {}
+    for endpoint, found in report.items():
+        for problem in found:
+            seen.setdefault(problem, []).append(endpoint.split(" ", 1)[0])  # keys: "<endpoint> <workflow>"
+    if not seen:
+        return Finding(name, True, f"{path.name}: ok on {len(report)} endpoint(s) ({path})")
+    lines = [p + ("" if len(eps) == len(report) else f" (on {', '.join(eps)})") for p, eps in seen.items()]
+    return Finding(name, False, f"{path}: {len(lines)} problem(s): " + "; ".join(lines))
 
 
 def _llm(settings: Settings) -> list[Finding]:

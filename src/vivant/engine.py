@@ -21,28 +21,38 @@ import logging
 import os
 import queue
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 from vivant.backends.registry import Roles
 from vivant.config import Settings
-from vivant.errors import InputError, StepError, VivantError, WorkspaceError
-from vivant.events import Event, EventBus, EventKind
+from vivant.errors import BatchBusy, InputError, StepError, StoreError, VivantError, WorkspaceError
+from vivant.events import NOTICES, Event, EventBus, EventKind
 from vivant.roles import Gender, Language, Painting
 from vivant.states import RUNNABLE, AttemptStatus, ItemState
 from vivant.steps import STEPS, Step, StepContext, StepResult
 from vivant.steps.base import running
-from vivant.store import AttemptRow, ItemRow, NewArtifact, PaintingRow, Store
+from vivant.store import AttemptRow, Holder, ItemRow, LeaseKeeper, NewArtifact, PaintingRow, Store, busy_message
 
 log = logging.getLogger(__name__)
 
 TMP_PREFIX = ".tmp-"
+LEASE_HEARTBEAT = 30.0
+"""Seconds between two refreshes of a running batch's lease."""
+LEASE_STALE = 300.0
+"""A lease from another host not refreshed for this long is taken over (on this host the pid decides)."""
+
+
+def this_process() -> Holder:
+    """This process as a batch owner, with the command that runs (``vivant night``) for the busy message."""
+    return Holder.this_process(" ".join([Path(sys.argv[0]).name, *sys.argv[1:2]]) if sys.argv else "")
 
 
 def to_painting(row: PaintingRow) -> Painting:
@@ -108,6 +118,9 @@ class Engine:
         steps: Sequence[Step] = STEPS,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        holder: Holder | None = None,
+        lease_stale_after: float = LEASE_STALE,
+        lease_heartbeat: float = LEASE_HEARTBEAT,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -117,6 +130,12 @@ class Engine:
         self.sleep = sleep
         self.monotonic = monotonic
         self._per_language = frozenset(s.name for s in self.steps if s.per_language)
+        self.holder = holder or this_process()
+        self.lease_stale_after = lease_stale_after
+        self.lease_heartbeat = lease_heartbeat
+        self._keeper: LeaseKeeper | None = None
+        self._later: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        """Events noticed on other threads, emitted by the main thread (listeners write to SQLite)."""
 
     # -- events -------------------------------------------------------------------------------------------------
     def _emit(self, kind: EventKind, batch_id: int | None, *, item: ItemRow | None = None, painting: str = "",
@@ -154,12 +173,16 @@ class Engine:
     # -- batches ------------------------------------------------------------------------------------------------
     def recover(self, batch_id: int) -> int:
         """After a crash: mark attempts left running as interrupted and remove stale temporary folders."""
+        followed = sum(
+            1 for a in self.store.attempts(batch_id=batch_id, include_superseded=False)
+            if a.status == AttemptStatus.RUNNING and a.remote_id
+        )  # fmt: skip
         n = self.store.interrupt_running(batch_id)
         removed = self._clean_tmp(batch_id)
         if n or removed:
-            log.info("batch %d: %d interrupted attempt(s) will run again; %d temporary folder(s) removed",
-                     batch_id, n, removed)  # fmt: skip
-            self._emit("recovered", batch_id, interrupted=n, tmp_removed=removed)
+            log.info("batch %d: %d interrupted attempt(s) (%d with a remote job to follow); %d temporary folder(s)"
+                     " removed", batch_id, n, followed, removed)  # fmt: skip
+            self._emit("recovered", batch_id, interrupted=n, followed=followed, tmp_removed=removed)
         return n
 
     def languages(self, batch_id: int) -> list[Language]:
@@ -171,7 +194,34 @@ class Engine:
         return langs
 
     def run(self, batch_id: int) -> BatchSummary:
-        """Run (or continue) a batch until every item is COMPLETE, FAILED or ABORTED."""
+        """Run (or continue) a batch until every item is COMPLETE, FAILED or ABORTED.
+
+        The batch's lease comes first: when another live process owns the batch, :class:`BatchBusy` is raised
+        before anything changes (no attempt interrupted, no folder removed); a dead owner's lease is taken over.
+        """
+        store = self.store
+        store.batch(batch_id)
+        taken = store.acquire_lease(batch_id, self.holder, stale_after=self.lease_stale_after)
+        if taken is not None:
+            log.info("batch %d: took over the lease of process %d on %s (no longer running)",
+                     batch_id, taken.pid, taken.host)  # fmt: skip
+        self._keeper = LeaseKeeper(store.path, batch_id, self.holder, interval=self.lease_heartbeat,
+                                   clock=store.clock).start()  # fmt: skip
+        try:
+            return self._run(batch_id)
+        finally:
+            self._keeper.stop()
+            self._keeper = None
+            try:
+                store.release_lease(batch_id, self.holder)
+            except StoreError as e:
+                log.warning("batch %d: cannot release its lease: %s", batch_id, e)
+
+    def _check_lease(self, batch_id: int) -> None:
+        if self._keeper is not None and self._keeper.lost.is_set():
+            raise StoreError(f"batch {batch_id}: another process took this batch over (its lease): stopping here")
+
+    def _run(self, batch_id: int) -> BatchSummary:
         store = self.store
         self.recover(batch_id)
         langs = self.languages(batch_id)
@@ -194,7 +244,9 @@ class Engine:
             for item in store.items(batch_id):
                 if item.state in RUNNABLE:
                     self._complete_if_done(item, langs)
+            self.flush_notices()
         except BaseException as e:
+            self.flush_notices()
             store.set_batch_status(batch_id, "INTERRUPTED")
             self._emit("batch_interrupted", batch_id, error=str(e) or type(e).__name__)
             raise
@@ -214,10 +266,18 @@ class Engine:
         return list(langs) if step.per_language else [""]
 
     def _complete_if_done(self, item: ItemRow, langs: Sequence[Language]) -> None:
+        """Mark an item COMPLETE once every unit succeeded and its final files are in ``pool/``: the copy is part
+        of finishing, so a copy that failed (or a crash right after the last step) is done again here."""
         for step in self.steps:
             for lang in self._units(step, langs):
                 if not self.store.succeeded(item.id, step.number, lang):
                     return
+        last = self.steps[-1]
+        painting = self.store.painting(item.painting_id)
+        for lang in self._units(last, langs):
+            arts = self.store.artifacts(item.id, step=last.number, language=lang)
+            self._pool(item.batch_id, painting, lang, [NewArtifact(a.kind, a.path, a.sha256, a.bytes) for a in arts],
+                       only_missing=True)  # fmt: skip
         if item.state in (ItemState.PENDING, ItemState.REDO):
             self.store.set_state(item.id, ItemState.PROCESSING)
         self.store.set_state(item.id, ItemState.COMPLETE)
@@ -308,6 +368,7 @@ class Engine:
                       remote_id_setter: Callable[[int, str, str | None], None] | None = None) -> _Unit:  # fmt: skip
         """Start an attempt row and build the context its step runs with (the folder is made by the runner)."""
         store = self.store
+        self._check_lease(batch_id)
         backend = self._backend_name(step)
         resource = self.resource_of(step)
         previous = tuple(
@@ -331,12 +392,27 @@ class Engine:
         def set_remote_id(rid: str, _id: int = attempt.id) -> None:
             setter(_id, rid, ctx.timing.endpoint)  # the backend names the server before it submits
 
+        def notice(kind: str, _step: Step = step, _lang: str = lang, **data: object) -> None:
+            if kind not in NOTICES:
+                log.warning("%s: unknown notice %r from step %s", painting.key, kind, _step.label)
+                return
+            data.setdefault("at", self.store.clock())
+
+            def emit() -> None:
+                self._emit(cast(EventKind, kind), batch_id, item=item, painting=painting.key, step=_step,
+                           language=_lang, attempt=attempt.number, **data)  # fmt: skip
+
+            if threading.current_thread() is threading.main_thread():
+                emit()
+            else:
+                self._later.put(emit)
+
         language: Language | None = lang or None  # type: ignore[assignment]
         ctx = StepContext(
             painting=to_painting(painting), language=language, out=tmp, settings=self.settings,
             roles=self.roles, lookup=self._lookup(item), per_language_steps=self._per_language,
             progress=progress, attempt_id=attempt.id, previous_remote_ids=previous,
-            set_remote_id=set_remote_id,
+            set_remote_id=set_remote_id, notice=notice,
         )  # fmt: skip
         return _Unit(item, painting, step, lang, attempt, tmp, final_dir, ctx, self.monotonic())
 
@@ -347,7 +423,17 @@ class Engine:
             result = unit.step.run(unit.ctx)
         return result, self._commit_files(unit.tmp, unit.final_dir, result)
 
+    def flush_notices(self) -> None:
+        """Emit (on the main thread) the events other threads noticed."""
+        while True:
+            try:
+                emit = self._later.get_nowait()
+            except queue.Empty:
+                return
+            emit()
+
     def _succeeded(self, batch_id: int, unit: _Unit, result: StepResult, artifacts: list[NewArtifact]) -> UnitOutcome:
+        self.flush_notices()
         wall = self.monotonic() - unit.t0
         timing = unit.ctx.timing
         queue_wait = result.queue_wait if result.queue_wait is not None else timing.queue_wait
@@ -369,6 +455,7 @@ class Engine:
 
     def _failed(self, batch_id: int, unit: _Unit, e: BaseException) -> tuple[str, bool]:
         """Record a failed attempt; return (error, retry?). Re-raises what must stop the batch."""
+        self.flush_notices()
         shutil.rmtree(unit.tmp, ignore_errors=True)
         compute = self.monotonic() - unit.t0
         fatal = _as_workspace_error(e)
@@ -479,6 +566,7 @@ class Engine:
                 try:
                     while units:
                         kind, payload = inbox.get()
+                        self.flush_notices()
                         if kind == "call":
                             call, done = cast(tuple[Callable[[], None], threading.Event], payload)
                             try:
@@ -540,28 +628,39 @@ class Engine:
                                    sha256=sha256_of(f), bytes=f.stat().st_size))  # fmt: skip
         return out
 
-    def _pool(self, batch_id: int, painting: PaintingRow, lang: str, artifacts: list[NewArtifact]) -> None:
-        """Copy the finished video and thumbnail into ``pool/`` (temporary name, then rename)."""
+    def _pool(self, batch_id: int, painting: PaintingRow, lang: str, artifacts: list[NewArtifact], *,
+              only_missing: bool = False) -> None:  # fmt: skip
+        """Copy the finished video and thumbnail into ``pool/`` (temporary name, then rename); with
+        ``only_missing``, only those not already there with the artifact's content."""
         pool = self.settings.pool_dir
-        pool.mkdir(parents=True, exist_ok=True)
         suffix = {"video": ".mp4", "thumbnail": ".jpg"}
         for a in artifacts:
             if a.kind not in suffix:
                 continue
             dest = pool / f"{file_stem(painting.key)}.{lang}{suffix[a.kind]}"
+            if only_missing and _same_file(dest, a):
+                continue
             tmp = dest.with_name(f"{TMP_PREFIX}{dest.name}")
             try:
+                pool.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(self.settings.workspace / a.path, tmp)
                 os.replace(tmp, dest)
             except OSError as e:
-                tmp.unlink(missing_ok=True)
-                raise WorkspaceError(f"{dest}: cannot copy into the pool: {e.strerror or e}") from None
+                with suppress(OSError):  # on a read-only disk, cleaning up fails too
+                    tmp.unlink(missing_ok=True)
+                raise WorkspaceError(
+                    f"{dest}: cannot copy {painting.key}'s {a.kind} into the pool: {e.strerror or e};"
+                    " fix it, then `vivant resume` copies it"
+                ) from None
             self._emit("pooled", batch_id, painting=painting.key, language=lang, path=str(dest))
 
     # -- redo ---------------------------------------------------------------------------------------------------
     def redo(self, item_id: int, from_step: Step) -> None:
         """Send an item back through the engine from ``from_step`` (its later results are superseded)."""
         item = self.store.item(item_id)
+        lease = self.store.busy(item.batch_id, self.holder, stale_after=self.lease_stale_after)
+        if lease is not None:
+            raise BatchBusy(item.batch_id, busy_message(item.batch_id, lease, self.store.clock()))
         with self.store.atomic():
             self.store.supersede_from(item.id, from_step.number)
             self.store.set_state(item.id, ItemState.REDO, f"redo from step {from_step.label}",
@@ -579,6 +678,13 @@ def _executor(workers: int, name: str) -> Iterator[ThreadPoolExecutor]:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _same_file(dest: Path, artifact: NewArtifact) -> bool:
+    try:
+        return dest.stat().st_size == artifact.bytes and sha256_of(dest) == artifact.sha256
+    except OSError:
+        return False
 
 
 def _as_workspace_error(e: BaseException) -> WorkspaceError | None:

@@ -8,7 +8,8 @@ traceback for a ``VivantError``. Library code raises these, it never prints.
     ├── ConfigError           bad or missing vivant.toml key or value
     ├── CatalogError          unreadable catalog file, missing columns
     ├── StoreError            database problems
-    │   └── IllegalTransition an item state change the state table forbids
+    │   ├── IllegalTransition an item state change the state table forbids
+    │   └── BatchBusy         another live process owns the batch (its lease)
     ├── StepError             a step could not do its job (retried by the engine)
     │   ├── InputError        bad input for one painting (not an image, truncated, missing): not retried
     │   ├── Refused           step 0 refused the painting (the item becomes ABORTED)
@@ -44,6 +45,14 @@ class IllegalTransition(StoreError):
     def __init__(self, item_id: int, old: str, new: str) -> None:
         super().__init__(f"item {item_id}: illegal state change {old} -> {new}")
         self.item_id, self.old, self.new = item_id, old, new
+
+
+class BatchBusy(StoreError):
+    """Another live process owns the batch (``leases`` row): nothing was changed."""
+
+    def __init__(self, batch_id: int, message: str) -> None:
+        super().__init__(message)
+        self.batch_id = batch_id
 
 
 class StepError(VivantError):

@@ -27,12 +27,20 @@ EventKind = Literal[
     "item_state",
     "recovered",
     "pooled",
+    "unit_resubmitted",
+    "endpoint_down",
+    "endpoint_up",
 ]
+
+NOTICES: frozenset[str] = frozenset({"unit_resubmitted", "endpoint_down", "endpoint_up"})
+"""Kinds a step's backend may report through ``StepContext.notice`` (a remote job sent again, a server lost or
+back): persisted, shown by ``vivant status`` and counted by the report."""
 
 PERSISTED: frozenset[str] = frozenset(
     {
         "batch_started", "batch_finished", "batch_interrupted", "step_started", "step_finished",
         "unit_succeeded", "unit_failed", "unit_retry", "item_state", "recovered", "pooled",
+        "unit_resubmitted", "endpoint_down", "endpoint_up",
     }
 )  # fmt: skip
 """Kinds worth a row in the events table (progress ticks are not)."""

@@ -368,7 +368,9 @@ class OverlapScheduler:
         try:
             kind, payload = self.inbox.get(timeout=timeout)
         except queue.Empty:
+            self.e.flush_notices()
             return
+        self.e.flush_notices()
         if kind == "call":
             call, done = cast(tuple[Callable[[], None], threading.Event], payload)
             try:

@@ -10,7 +10,10 @@ It must not know about steps' internals, backends or files beyond the paths it i
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vivant.errors import IllegalTransition, StoreError, WorkspaceError
+from vivant.errors import BatchBusy, IllegalTransition, StoreError, WorkspaceError
 from vivant.redact import redact
 from vivant.states import AttemptStatus, ItemState, allowed
 
@@ -166,6 +169,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE paintings ADD COLUMN gender TEXT
         """,
     ),
+    (
+        "0005_batch_lease",
+        """
+        CREATE TABLE leases (
+            batch_id INTEGER PRIMARY KEY REFERENCES batches(id),
+            owner TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            pid_start TEXT NOT NULL DEFAULT '',
+            command TEXT NOT NULL DEFAULT '',
+            started_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL
+        )
+        """,
+    ),
 ]
 
 
@@ -276,6 +294,77 @@ class NewArtifact:
     bytes: int
 
 
+@dataclass(frozen=True)
+class Holder:
+    """A process that may own a batch: host, pid and the pid's start time (so a reused pid is not mistaken)."""
+
+    host: str
+    pid: int
+    pid_start: str = ""
+    command: str = ""
+
+    @property
+    def owner(self) -> str:
+        return f"{self.host}:{self.pid}:{self.pid_start}"
+
+    @classmethod
+    def this_process(cls, command: str = "") -> Holder:
+        pid = os.getpid()
+        return cls(socket.gethostname(), pid, _process_start(pid) or "", command)
+
+
+@dataclass(frozen=True)
+class LeaseRow:
+    """Who owns a batch now: one row per batch, written by the engine while it runs the batch."""
+
+    batch_id: int
+    owner: str
+    host: str
+    pid: int
+    pid_start: str
+    command: str
+    started_at: float
+    heartbeat_at: float
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of a process (clock ticks since boot, from /proc), or None where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None  # a zombie is dead: it only waits to be reaped
+    return fields[19]
+
+
+def process_alive(pid: int, pid_start: str = "") -> bool:
+    """Whether a process of this host still runs (and is the same one: same start time when it was recorded)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, owned by another user
+    except OSError:
+        return False
+    if Path("/proc/self/stat").exists():
+        start = _process_start(pid)
+        if start is None or (pid_start and start != pid_start):
+            return False
+    return True
+
+
+def _lease(r: sqlite3.Row) -> LeaseRow:
+    return LeaseRow(
+        batch_id=r["batch_id"], owner=r["owner"], host=r["host"], pid=r["pid"], pid_start=r["pid_start"],
+        command=r["command"], started_at=r["started_at"], heartbeat_at=r["heartbeat_at"],
+    )  # fmt: skip
+
+
 def _painting(r: sqlite3.Row) -> PaintingRow:
     return PaintingRow(
         id=r["id"], key=r["key"], title=r["title"], artist=r["artist"], year=r["year"],
@@ -365,6 +454,80 @@ def _post(r: sqlite3.Row) -> PostRow:
     )  # fmt: skip
 
 
+def _is_damage(e: BaseException) -> bool:
+    """A damaged file (``DatabaseError`` itself: "malformed", "not a database"), not a constraint or a lock."""
+    return type(e) is sqlite3.DatabaseError
+
+
+def _damaged(path: Path, e: object) -> StoreError:
+    return StoreError(
+        f"{path}: the database is damaged ({e}); restore it from a backup, or try `sqlite3 {path} .recover`"
+    )
+
+
+class _Conn(sqlite3.Connection):
+    """A connection whose statements turn a damaged file into one :class:`StoreError` naming the file."""
+
+    path: Path = Path("vivant.db")
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.DatabaseError as e:
+            if _is_damage(e):
+                raise _damaged(self.path, e) from None
+            raise
+
+
+def busy_message(batch_id: int, lease: LeaseRow, now: float) -> str:
+    """One line: who runs the batch, since when, and that nothing was changed."""
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(lease.started_at))
+    what = f" ({lease.command})" if lease.command else ""
+    return (
+        f"batch {batch_id} is being run by process {lease.pid} on {lease.host}{what} since {since}"
+        f" (last sign of life {max(0, round(now - lease.heartbeat_at))} s ago): nothing changed;"
+        " let it finish, or stop it, then `vivant resume`"
+    )
+
+
+class LeaseKeeper:
+    """Refreshes a batch's lease every ``interval`` seconds from a thread with its own connection (the engine's
+    connection stays on the main thread). ``lost`` is set when another process took the lease over."""
+
+    def __init__(self, path: Path, batch_id: int, me: Holder, *, interval: float, clock: Clock = time.time) -> None:
+        self.path, self.batch_id, self.me, self.interval, self.clock = path, batch_id, me, interval, clock
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"lease-{batch_id}", daemon=True)
+
+    def start(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error:
+            return
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    n = conn.execute("UPDATE leases SET heartbeat_at=? WHERE batch_id=? AND owner=?",
+                                     (self.clock(), self.batch_id, self.me.owner)).rowcount  # fmt: skip
+                except sqlite3.Error:
+                    continue  # busy or damaged: the next beat tries again; the main thread reports real errors
+                if n == 0:
+                    self.lost.set()
+                    return
+        finally:
+            conn.close()
+
+
 class Store:
     """One SQLite database file. Open with :meth:`open`; close with :meth:`close` (or use ``with``)."""
 
@@ -379,7 +542,8 @@ class Store:
     def open(cls, path: Path, *, clock: Clock = time.time) -> Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False, factory=_Conn)
+            conn.path = path
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -436,13 +600,19 @@ class Store:
             yield c
         except BaseException as e:
             self._depth -= 1
-            if self._depth == 0:
-                c.execute("ROLLBACK")
-            else:
-                c.execute(f"ROLLBACK TO sp{self._depth}")
-                c.execute(f"RELEASE sp{self._depth}")
+            try:
+                if self._depth == 0:
+                    c.execute("ROLLBACK")
+                else:
+                    c.execute(f"ROLLBACK TO sp{self._depth}")
+                    c.execute(f"RELEASE sp{self._depth}")
+            except (sqlite3.Error, StoreError):
+                if not isinstance(e, (sqlite3.Error, StoreError)):
+                    raise
             if isinstance(e, sqlite3.OperationalError) and "full" in str(e):
                 raise WorkspaceError(f"{self.path}: the database cannot be written: {e}") from None
+            if _is_damage(e):
+                raise _damaged(self.path, e) from None
             raise
         else:
             self._depth -= 1
@@ -459,11 +629,30 @@ class Store:
                 raise StoreError(f"{self.path}: cannot commit: {e}") from None
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._conn.execute(sql, args).fetchone()
+        try:
+            row: sqlite3.Row | None = self._conn.execute(sql, args).fetchone()
+        except OverflowError:
+            return None  # an id beyond SQLite's integers matches no row
+        except sqlite3.DatabaseError as e:
+            raise _damaged(self.path, e) from None
         return row
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return list(self._conn.execute(sql, args).fetchall())
+        try:
+            return list(self._conn.execute(sql, args).fetchall())
+        except OverflowError:
+            return []
+        except sqlite3.DatabaseError as e:
+            raise _damaged(self.path, e) from None
+
+    def check(self) -> None:
+        """``PRAGMA quick_check``: one clear line naming the file when the database is damaged."""
+        try:
+            rows = [r[0] for r in self._conn.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.DatabaseError as e:
+            raise _damaged(self.path, e) from None
+        if rows != ["ok"]:
+            raise _damaged(self.path, rows[0] if rows else "no answer to quick_check")
 
     # -- paintings ----------------------------------------------------------------------------------------------
     def add_paintings(self, rows: Iterable[NewPainting]) -> tuple[int, int]:
@@ -568,7 +757,9 @@ class Store:
 
     # -- batches and items --------------------------------------------------------------------------------------
     def create_batch(self, painting_ids: Sequence[int], *, languages: Sequence[str], seed: int | None,
-                     note: str = "") -> int:  # fmt: skip
+                     note: str = "", owner: Holder | None = None) -> int:  # fmt: skip
+        """Create a batch of items; with ``owner``, its lease too, in the same transaction (so no other process
+        can take a new night's batch before the night runs it)."""
         now = self.clock()
         with self.atomic() as c:
             cur = c.execute(
@@ -580,6 +771,12 @@ class Store:
                 c.execute(
                     "INSERT INTO items (batch_id, painting_id, position, updated_at) VALUES (?,?,?,?)",
                     (batch_id, pid, pos, now),
+                )
+            if owner is not None:
+                c.execute(
+                    "INSERT INTO leases (batch_id, owner, host, pid, pid_start, command, started_at, heartbeat_at)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (batch_id, owner.owner, owner.host, owner.pid, owner.pid_start, owner.command, now, now),
                 )
         return batch_id
 
@@ -595,6 +792,53 @@ class Store:
     def latest_batch(self) -> BatchRow | None:
         r = self._one("SELECT * FROM batches ORDER BY id DESC LIMIT 1")
         return _batch(r) if r else None
+
+    # -- leases: one live owner per batch ----------------------------------------------------------------------
+    def lease(self, batch_id: int) -> LeaseRow | None:
+        r = self._one("SELECT * FROM leases WHERE batch_id=?", (batch_id,))
+        return _lease(r) if r else None
+
+    def lease_alive(self, lease: LeaseRow, *, stale_after: float) -> bool:
+        """Whether a lease's owner still runs: on this host its pid (and the pid's start time) decides; from
+        another host (a workspace on a shared disk) only its heartbeat can, fresher than ``stale_after`` s."""
+        if lease.host == socket.gethostname():
+            return process_alive(lease.pid, lease.pid_start)
+        return self.clock() - lease.heartbeat_at < stale_after
+
+    def busy(self, batch_id: int, me: Holder, *, stale_after: float) -> LeaseRow | None:
+        """The lease of another live owner of this batch, or None when ``me`` may run it."""
+        lease = self.lease(batch_id)
+        if lease is None or lease.owner == me.owner or not self.lease_alive(lease, stale_after=stale_after):
+            return None
+        return lease
+
+    def acquire_lease(self, batch_id: int, me: Holder, *, stale_after: float) -> LeaseRow | None:
+        """Make ``me`` the batch's one owner. A live other owner → :class:`BatchBusy` and nothing changes; a dead
+        one's lease (pid gone, or heartbeat older than ``stale_after`` s) is taken over: return it."""
+        now = self.clock()
+        with self.atomic() as c:
+            r = c.execute("SELECT * FROM leases WHERE batch_id=?", (batch_id,)).fetchone()
+            old = _lease(r) if r else None
+            if old is not None and old.owner != me.owner and self.lease_alive(old, stale_after=stale_after):
+                raise BatchBusy(batch_id, busy_message(batch_id, old, now))
+            c.execute(
+                "INSERT OR REPLACE INTO leases (batch_id, owner, host, pid, pid_start, command, started_at,"
+                " heartbeat_at) VALUES (?,?,?,?,?,?,?,?)",
+                (batch_id, me.owner, me.host, me.pid, me.pid_start, me.command,
+                 old.started_at if old is not None and old.owner == me.owner else now, now),
+            )  # fmt: skip
+        return old if old is not None and old.owner != me.owner else None
+
+    def heartbeat(self, batch_id: int, me: Holder) -> bool:
+        """Refresh the lease; False when ``me`` no longer owns it (taken over as stale)."""
+        with self.atomic() as c:
+            n = c.execute("UPDATE leases SET heartbeat_at=? WHERE batch_id=? AND owner=?",
+                          (self.clock(), batch_id, me.owner)).rowcount  # fmt: skip
+        return n > 0
+
+    def release_lease(self, batch_id: int, me: Holder) -> None:
+        with self.atomic() as c:
+            c.execute("DELETE FROM leases WHERE batch_id=? AND owner=?", (batch_id, me.owner))
 
     def set_batch_status(self, batch_id: int, status: str) -> None:
         with self.atomic() as c:
@@ -773,12 +1017,17 @@ class Store:
                 (self.clock(), batch_id, item_id, kind, redact(json.dumps(data, ensure_ascii=False, default=str))),
             )
 
-    def events(self, batch_id: int, kind: str | None = None) -> list[tuple[float, str, int | None, dict[str, Any]]]:
+    def events(self, batch_id: int, kind: str | None = None, *,
+               kinds: Iterable[str] = ()) -> list[tuple[float, str, int | None, dict[str, Any]]]:  # fmt: skip
         sql = "SELECT * FROM events WHERE batch_id=?"
         args: list[Any] = [batch_id]
         if kind:
             sql += " AND kind=?"
             args.append(kind)
+        wanted = sorted(kinds)
+        if wanted:
+            sql += f" AND kind IN ({','.join('?' * len(wanted))})"
+            args += wanted
         return [
             (r["at"], r["kind"], r["item_id"], json.loads(r["data"])) for r in self._all(sql + " ORDER BY id", args)
         ]

@@ -70,13 +70,15 @@ def test_without_depth_every_job_is_queued_at_once_split_by_estimated_work(
 def test_waiting_behind_other_jobs_is_not_held_against_the_job_timeout(
     server: ComfyTestServer, make_pool: MakePool, image: Path, tmp_path: Path
 ) -> None:
-    server.faults.node_seconds = 0.1  # a job runs ~0.3-0.4 s; the fifth waits ~1.5 s in the queue
-    pool = make_pool(server.url, job_timeout=1.0)
+    # a job runs ~0.9-1.2 s (twice as long would still be within its timeout on a loaded machine); the fifth
+    # waits ~4 s in the queue, longer than the timeout
+    server.faults.node_seconds = 0.3
+    pool = make_pool(server.url, job_timeout=2.5)
     results = run_many(pool, [restore_job(image, tmp_path / f"o{i}") for i in range(5)])
     assert all(isinstance(r, JobResult) for r in results), results
     assert server.stats.max_queue == 5
     waits = sorted(r.queue_wait or 0.0 for r in results if isinstance(r, JobResult))
-    assert waits[-1] > 1.0, waits
+    assert waits[-1] > 2.5, waits
 
 
 def test_each_step_goes_to_its_resource_pool(tmp_path: Path, image: Path, wav: Path) -> None:
@@ -125,22 +127,28 @@ def test_balancer_serves_waiters_in_order_and_skips_a_server_marked_down() -> No
     def wait(name: str) -> None:
         got.append((name, bal.acquire()))
 
+    def queued(n: int) -> None:  # wait for the n-th waiter to be in line (however slow the machine is)
+        deadline = time.monotonic() + 60
+        while len(bal.waiting) < n:
+            assert time.monotonic() < deadline, "the waiter never queued"
+            time.sleep(0.01)
+
     t1 = threading.Thread(target=wait, args=("early",))
     t1.start()
-    time.sleep(0.05)
+    queued(1)
     t2 = threading.Thread(target=wait, args=("late",))
     t2.start()
-    time.sleep(0.05)
+    queued(2)
     assert got == []  # both servers hold their one job
     bal.release(1)
-    t1.join(2)
+    t1.join(60)
     assert got == [("early", 1)]
     bal.down(0, 30)  # a's job fails and a goes down: the late one must not get it...
     bal.release(0, ok=False)
     time.sleep(0.05)
     assert len(got) == 1
     bal.release(1)  # ...but b's free place
-    t2.join(2)
+    t2.join(60)
     assert got == [("early", 1), ("late", 1)]
     assert bal.slots[0].failed == 1 and bal.slots[1].done == 2 and bal.slots[1].in_flight == 1
     now[0] = 31.0  # a is back after its time

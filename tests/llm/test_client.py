@@ -132,7 +132,7 @@ def test_read_timeout_and_total_deadline(scripted: Scripted) -> None:
     # a stream that keeps sending (never silent for long) still ends at the total deadline
     scripted.push(Reply(stream_chunks=["tick "] * 40, chunk_delay=0.1))
     with (
-        _client(scripted, stream=True, request_timeout=1.0, read_timeout=0.5) as client,
+        _client(scripted, stream=True, request_timeout=1.0, read_timeout=10.0) as client,
         pytest.raises(LLMTimeout, match="no complete answer within 1 s"),
     ):
         client.chat([{"role": "user", "content": "go"}])
@@ -141,7 +141,7 @@ def test_read_timeout_and_total_deadline(scripted: Scripted) -> None:
 def test_slow_stream_within_the_deadline_is_assembled(scripted: Scripted) -> None:
     pieces = ['{"name": ', '"Ver', 'meer", ', '"count": 2}']
     scripted.push(Reply(stream_chunks=pieces, chunk_delay=0.2))
-    with _client(scripted, stream=True, read_timeout=1.0) as client:
+    with _client(scripted, stream=True, read_timeout=30.0) as client:
         got = client.structured([{"role": "user", "content": "go"}], Answer)
     assert got == Answer(name="Vermeer", count=2)
     assert scripted.requests[0]["stream"] is True

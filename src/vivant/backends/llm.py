@@ -215,14 +215,17 @@ class LLMClient:
         stream: bool = False,
         extra_body: dict[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` measures ``down_for`` (tests inject one; request timeouts stay on the real clock)."""
+        self._clock = clock
         self.base_urls: tuple[str, ...] = tuple(pool_urls(base_url, more_urls)) or (base_url.rstrip("/"),)
         self.base_url = self.base_urls[0]
         self.parallel = max(1, parallel)
         self.down_for = down_for
         self._names = tuple(safe_url(u) for u in self.base_urls)
         # with several servers, ``parallel`` requests each; with one, its callers decide how many
-        self._balancer = Balancer(self._names, depth=self.parallel)
+        self._balancer = Balancer(self._names, depth=self.parallel, clock=clock)
         self._local = threading.local()
         self.model = model
         self._api_key = api_key if isinstance(api_key, SecretStr) or api_key is None else SecretStr(api_key)
@@ -330,7 +333,7 @@ class LLMClient:
                 continue
             finally:
                 self._balancer.release(k, ok=ok)
-            if self._balancer.slots[k].down_until > time.monotonic():
+            if self._balancer.slots[k].down_until > self._clock():
                 self._balancer.up(k)  # it answered: back in the pool before its time is up
             return status, data, is_sse, self._names[k]
         assert last is not None

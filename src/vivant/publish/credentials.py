@@ -75,8 +75,8 @@ def load(settings: Settings, *, required: bool = False) -> Credentials:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read: {e}") from None
     except tomllib.TOMLDecodeError as e:
-        # The parser's message may quote the line, and the line may hold a token: give the position only.
-        raise ConfigError(f"{path}: not valid TOML (line {getattr(e, 'lineno', '?')})") from None
+        # tomllib's message names the line and column and never quotes a value (at most one character).
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
     values: dict[str, dict[str, SecretStr]] = {}
     for platform, table in raw.items():
         if not isinstance(table, dict):

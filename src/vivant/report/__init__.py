@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from vivant.config import Settings
+from vivant.events import NOTICES
 from vivant.report.energy import Cost, Meter, cost_of, default_reader
 from vivant.report.metrics import Figures, Headline, Inputs, StepInfo, compute_figures
 from vivant.store import Store
@@ -63,6 +64,7 @@ def _figures_and_cost(store: Store, settings: Settings, batch_id: int, now: floa
     inputs = Inputs(
         batch=batch, items=items, paintings=paintings, attempts=store.attempts(batch_id=batch_id),
         transitions={i.id: store.transitions(i.id) for i in items}, steps=steps, now=now,
+        incidents=[(at, kind, data) for at, kind, _item, data in store.events(batch_id, kinds=NOTICES)],
     )  # fmt: skip
     rs = settings.report
     figures = compute_figures(inputs, gpu_resources=rs.gpu_resources, primary_resource=rs.primary_resource)

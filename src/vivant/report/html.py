@@ -16,6 +16,7 @@ from vivant.report.charts import Bar, Segment, bars, step_colour, timeline
 
 TEMPLATE = "report.html.j2"
 COMPUTE, QUEUE, OTHER = "#2f6db5", "#e3a21a", "#c9ced6"
+OUTAGE = "#c0392b"
 
 
 def _environment() -> Environment:
@@ -46,7 +47,7 @@ def charts(report: Report) -> dict[str, Markup]:
         Bar(
             f"{s.number} {s.name}" + (" (CPU)" if s.cpu_substitute else ""),
             [Segment("compute", s.compute, COMPUTE), Segment("queue wait", s.queue, QUEUE),
-             Segment("other", s.other, OTHER)],
+             Segment("outage", s.outage, OUTAGE), Segment("other", s.other, OTHER)],
             note=f"  {f.pct(s.busy)} busy",
         )
         for s in fig.steps
@@ -60,7 +61,9 @@ def charts(report: Report) -> dict[str, Markup]:
     legend = [(f"{s.number} {s.name}", step_colour(s.number)) for s in fig.steps]
     return {
         "steps": Markup(bars(step_bars)),
-        "split": Markup(bars(split, legend=[("compute", COMPUTE), ("queue wait", QUEUE), ("other", OTHER)])),
+        "split": Markup(
+            bars(split, legend=[("compute", COMPUTE), ("queue wait", QUEUE), ("outage", OUTAGE), ("other", OTHER)])
+        ),
         "paintings": Markup(bars(per_painting, legend=legend)),
         "timeline": Markup(
             timeline(fig.lanes, start=fig.headline.started_at, wall=fig.headline.wall, step_names=names)

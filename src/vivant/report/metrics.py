@@ -5,7 +5,9 @@ Definitions (the same as the seed write-up's "Pipeline Execution Report"):
 - the night's *wall clock* runs from the batch's creation to the last attempt's end;
 - a step's *wall clock* runs from its first attempt's start to its last attempt's end;
 - *compute* is the sum of the attempts' ``compute`` (the attempt's whole duration when it recorded none);
-  *queue wait* is the sum of their recorded ``queue_wait``; *other* is the rest of the step's wall clock;
+  *queue wait* is the sum of their recorded ``queue_wait``; *outage* is the time lost to jobs a server lost or
+  stopped answering (``unit_resubmitted`` events: from the lost submission to the new one); *other* is the rest
+  of the step's wall clock;
 - the *headline GPU* is ``report.primary_resource`` when the night used it (else the busiest GPU resource);
   its *efficiency* is its compute over the night's wall clock, and *GPU waiting* is the rest of that wall
   clock (queue waits plus the time other resources had the work);
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -48,6 +51,9 @@ class StepFigures(BaseModel):
     busy: float | None
     """compute / wall."""
     failed_attempts: int
+    outage: float = 0.0
+    """Seconds lost to jobs sent again after a server loss (not counted in ``other``)."""
+    resubmitted: int = 0
     cpu_substitute: bool
     """Ran (at least partly) on the CPU although the step is a GPU or LLM step in production."""
     degraded: bool
@@ -151,6 +157,20 @@ class Headline(BaseModel):
     cpu_only: bool
 
 
+class Incident(BaseModel):
+    at: float
+    """Seconds from the batch's start."""
+    kind: str
+    step: int | None = None
+    painting: str = ""
+    language: str = ""
+    endpoint: str = ""
+    detail: str = ""
+    old_remote_id: str = ""
+    remote_id: str = ""
+    lost_seconds: float = 0.0
+
+
 class Figures(BaseModel):
     headline: Headline
     steps: list[StepFigures]
@@ -162,6 +182,8 @@ class Figures(BaseModel):
     rejections: Rejections
     kept_videos: int
     notes: list[str]
+    incidents: list[Incident] = []
+    """Remote jobs sent again, servers lost and back (the events of ``events.NOTICES``), in time order."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +204,8 @@ class Inputs:
     transitions: dict[int, list[tuple[str, str, str]]]
     steps: Sequence[StepInfo]
     now: float
+    incidents: Sequence[tuple[float, str, dict[str, Any]]] = ()
+    """(time, kind, data) of the batch's ``unit_resubmitted`` / ``endpoint_down`` / ``endpoint_up`` events."""
 
 
 def duration(a: AttemptRow, now: float) -> float:
@@ -280,6 +304,22 @@ def compute_figures(
         return (a.resource or "cpu") == primary if primary else True
 
     # -- steps --------------------------------------------------------------------------------------------------
+    incidents = [
+        Incident(
+            at=float(data.get("at", at)) - started, kind=kind, step=data.get("step"),
+            painting=str(data.get("painting", "")), language=str(data.get("language", "")),
+            endpoint=str(data.get("endpoint", "")), detail=str(data.get("reason") or data.get("why") or ""),
+            old_remote_id=str(data.get("old_remote_id", "")), remote_id=str(data.get("remote_id", "")),
+            lost_seconds=float(data.get("lost_seconds") or 0.0),
+        )
+        for at, kind, data in inp.incidents
+    ]  # fmt: skip
+    outage: dict[int, float] = defaultdict(float)
+    resent: Counter[int] = Counter()
+    for inc in incidents:
+        if inc.kind == "unit_resubmitted" and inc.step is not None:
+            outage[inc.step] += inc.lost_seconds
+            resent[inc.step] += 1
     step_rows: list[StepFigures] = []
     infos = {s.number: s for s in inp.steps}
     for n in sorted({*infos, *(a.step for a in attempts)}):
@@ -299,7 +339,8 @@ def compute_figures(
                 backends=sorted({a.backend for a in rows if a.backend}), attempts=len(rows),
                 paintings=len({a.item_id for a in rows}), wall=s_wall, compute=compute,
                 gpu_compute=sum(compute_of(a, now) for a in rows if primary and on_headline(a)),
-                queue=queue, other=max(0.0, s_wall - compute - queue),
+                queue=queue, other=max(0.0, s_wall - compute - queue - outage[n]), outage=outage[n],
+                resubmitted=resent[n],
                 busy=compute / s_wall if s_wall > 0 else None,
                 failed_attempts=sum(a.status == AttemptStatus.FAILED for a in rows),
                 cpu_substitute=info.resource != "cpu" and "cpu" in used,
@@ -406,6 +447,12 @@ def compute_figures(
         notes.append("Not reviewed yet: every finished video counts as kept.")
     if counts.unfinished:
         notes.append(f"{counts.unfinished} painting(s) still have work left: the figures are provisional.")
+    if resent:
+        downs = sum(1 for i in incidents if i.kind == "endpoint_down")
+        notes.append(
+            f"Server losses: {sum(resent.values())} job(s) sent again ({sum(outage.values()):.1f} s lost, shown as"
+            f" outage, not other), {downs} server outage(s): see the incidents."
+        )
 
     gpu_compute = res_compute[primary] if primary else 0.0
     # several endpoints of the headline resource (GPUs working in parallel) multiply the capacity
@@ -422,4 +469,5 @@ def compute_figures(
     return Figures(
         headline=headline, steps=step_rows, bottlenecks=bottlenecks, paintings=paintings, lanes=lanes,
         resources=resources, counts=counts, rejections=rejections, kept_videos=kept, notes=notes,
+        incidents=incidents,
     )  # fmt: skip

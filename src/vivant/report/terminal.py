@@ -9,6 +9,7 @@ from rich.text import Text
 
 from vivant.report import Report
 from vivant.report import fmt as f
+from vivant.report.metrics import Incident
 
 
 def _headline(report: Report) -> Table:
@@ -104,11 +105,26 @@ def _outcomes(report: Report) -> Text:
     return Text("\n".join(lines))
 
 
+def incident_line(i: Incident) -> str:
+    """One incident (a job sent again, a server down or back) as a line."""
+    where = (f" step {i.step}" if i.step is not None else "") + (f" {i.painting}" if i.painting else "")
+    where += f" [{i.language}]" if i.language else ""
+    if i.kind == "unit_resubmitted":
+        return (f"sent again:{where}: prompt {i.old_remote_id} → {i.remote_id} on {i.endpoint}"
+                f" ({i.detail}; {i.lost_seconds:.1f} s lost)")  # fmt: skip
+    state = "down" if i.kind == "endpoint_down" else "back up"
+    return f"server {i.endpoint} {state}{(' (seen by' + where + ')') if where else ''}" + (
+        f": {i.detail}" if i.detail else ""
+    )
+
+
 def render(report: Report, path: str | None = None) -> RenderableType:
     """Everything the terminal shows; ``path`` is the HTML report's, when one was written."""
     parts: list[RenderableType] = [_headline(report)]
     for note in report.figures.notes:
         parts.append(Text(note, style="yellow"))
+    for i in report.figures.incidents:
+        parts.append(Text(f"  +{i.at:.0f} s {incident_line(i)}", style="yellow"))
     parts += [_steps(report), _bottlenecks(report), _paintings(report), _outcomes(report)]
     if path:
         parts.append(Text(f"report: {path}", style="bold"))

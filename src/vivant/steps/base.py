@@ -58,6 +58,9 @@ class StepContext:
     set_remote_id: Callable[[str], None] = lambda _rid: None
     """Record a remote job id in the attempt row; call it *before* submitting the job."""
     timing: RemoteTiming = field(default_factory=RemoteTiming)
+    notice: Callable[..., None] = lambda _kind, **_data: None
+    """``notice(kind, **data)``: a remote backend's incident (``unit_resubmitted``, ``endpoint_down``,
+    ``endpoint_up``; see ``events.NOTICES``) becomes a persisted event of this unit; callable from any thread."""
 
     def input(self, step: str, kind: str) -> Path:
         """The artifact ``kind`` made by ``step`` for this painting (and this language, for a per-language step)."""

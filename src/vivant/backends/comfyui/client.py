@@ -60,7 +60,11 @@ class Timeouts:
     """Poll /history and /queue when nothing was heard for this long (or the socket is down)."""
     down_after: float = 30.0
     """Give up on an endpoint after this long without any answer."""
+    reconnect_min: float = 0.1
+    """First pause before reconnecting a dropped socket; it doubles up to ``reconnect_max``."""
     reconnect_max: float = 10.0
+    """Longest pause between two reconnections while nobody needs the socket: a job that needs it (through
+    :meth:`ComfyClient.ensure_connected`) cuts the pause short, so a server back up is used at once."""
 
 
 @dataclass
@@ -152,6 +156,7 @@ class ComfyClient:
         self._connect = connect or ws_connect
         self._watches: dict[str, Watch] = {}
         self._ws_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
         self.connected = asyncio.Event()
         self.last_message = 0.0
         self.queue_remaining: int | None = None
@@ -367,17 +372,26 @@ class ComfyClient:
 
     # -- socket ---------------------------------------------------------------------------------------------
     async def ensure_connected(self, timeout: float | None = None) -> None:
-        """Start the socket task if needed and wait until it is open."""
+        """Start the socket task if needed and wait until it is open. A reconnection waiting out its backoff is
+        tried now; when the socket still does not open but the server answers ``/system_stats`` (it is just
+        back), it gets one more try before the server is called unreachable."""
         if self._ws_task is None or self._ws_task.done():
             self._closing = False
             self._ws_task = asyncio.create_task(self._ws_loop(), name=f"comfy-ws {self.base_url}")
-        try:
-            await asyncio.wait_for(self.connected.wait(), timeout or self.t.connect)
-        except TimeoutError:
-            raise ComfyConnectionError(f"{self.ws_url}: the event socket does not open") from None
+        for last in (False, True):
+            if self.connected.is_set():
+                return
+            self._wake.set()
+            try:
+                await asyncio.wait_for(self.connected.wait(), timeout or self.t.connect)
+                return
+            except TimeoutError:
+                if last or not await self.healthy():
+                    break
+        raise ComfyConnectionError(f"{self.ws_url}: the event socket does not open")
 
     async def _ws_loop(self) -> None:
-        delay = 0.1
+        delay = self.t.reconnect_min
         first = True
         while not self._closing:
             try:
@@ -388,7 +402,7 @@ class ComfyClient:
                     if not first:
                         self.reconnects += 1
                     first = False
-                    delay = 0.1
+                    delay = self.t.reconnect_min
                     self.connected.set()
                     self.last_message = self.clock()
                     async for raw in ws:
@@ -407,7 +421,9 @@ class ComfyClient:
                 self.connected.clear()
             if self._closing:
                 break
-            await asyncio.sleep(delay)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)  # a job needing the socket cuts the pause short
             delay = min(delay * 2, self.t.reconnect_max)
 
     def _dispatch(self, msg: dict[str, Any]) -> None:
@@ -462,6 +478,7 @@ class ComfyClient:
         watch = self.watch(prompt_id)
         absent = 0
         unreachable_since: float | None = None
+        outage = 0.0
         try:
             while True:
                 now = self.clock()
@@ -484,6 +501,8 @@ class ComfyClient:
                         raise ComfyConnectionError(f"{self.base_url}: no answer for {self.t.down_after:.0f} s "
                                                    f"while waiting for prompt {prompt_id} ({e})") from None  # fmt: skip
                     continue
+                if unreachable_since is not None:
+                    outage = max(outage, now - unreachable_since)
                 unreachable_since = None
                 if entry is not None:
                     return self._outcome(watch, entry)
@@ -495,8 +514,10 @@ class ComfyClient:
                     continue
                 absent += 1
                 if absent >= 2:
-                    raise ComfyLost(f"{self.base_url}: prompt {prompt_id} is in neither the queue nor the history "
-                                    "(the server restarted?)")  # fmt: skip
+                    lost = ComfyLost(f"{self.base_url}: prompt {prompt_id} is in neither the queue nor the history "
+                                     "(the server restarted?)")  # fmt: skip
+                    lost.unreachable_for = round(outage, 3)
+                    raise lost
                 watch.done.clear()
         finally:
             self.forget(prompt_id)

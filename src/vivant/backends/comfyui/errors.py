@@ -79,6 +79,9 @@ class ComfyInterrupted(ComfyError):
 class ComfyLost(ComfyError):
     """The prompt is in neither the queue nor the history: the server lost it (restart)."""
 
+    unreachable_for: float = 0.0
+    """How long the server did not answer before it came back without the prompt (0: it never stopped)."""
+
 
 class ComfyOutputError(ComfyError):
     """The prompt finished but the output the workflow names is missing."""

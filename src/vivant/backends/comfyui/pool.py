@@ -47,6 +47,7 @@ from vivant.backends.comfyui.errors import (
     WorkflowError,
 )
 from vivant.backends.comfyui.workflow import FILE_PLACEHOLDERS, Workflow, preflight
+from vivant.backends.ffmpeg import die_with_parent
 from vivant.config import ComfySettings
 from vivant.urls import safe_url
 
@@ -81,6 +82,9 @@ class JobHooks:
     progress: EventSink = lambda *_a, **_k: None
     endpoint: Callable[[str], None] = lambda _url: None
     """Told the server a job is sent to (or found on), before waiting for it."""
+    notice: EventSink = lambda *_a, **_k: None
+    """``notice(kind, **data)``: an incident of this job (``unit_resubmitted``, ``endpoint_down``,
+    ``endpoint_up``) for the engine to record (``StepContext.notice``)."""
 
 
 @dataclass
@@ -207,8 +211,8 @@ class ComfyPool:
         return {ep.url: (self.balancer.slots[ep.index].in_flight, self.balancer.slots[ep.index].work)
                 for ep in self.endpoints}  # fmt: skip
 
-    async def _pick(self, cost: float, avoid: Endpoint | None = None,
-                    family: frozenset[str] | None = None) -> Endpoint:  # fmt: skip
+    async def _pick(self, cost: float, avoid: Endpoint | None = None, family: frozenset[str] | None = None,
+                    hooks: JobHooks | None = None) -> Endpoint:  # fmt: skip
         """Take a place on the endpoint with the least work outstanding that is up (waiting, first come first
         served, while every one holds ``queue_depth`` jobs); :meth:`_release` gives it back."""
         deadline = time.monotonic() + self.settings.down_after
@@ -216,6 +220,10 @@ class ComfyPool:
             for ep in self.endpoints:
                 if await ep.client.healthy():
                     self.balancer.mark_up(ep.index)
+                    self.stats.events.append(f"up {ep.url}")
+                    log.info("ComfyUI endpoint %s answers again", ep.url)
+                    if hooks is not None:
+                        hooks.notice("endpoint_up", endpoint=safe_url(ep.url))
             if self._healthy_now():
                 await self.balancer.wake()
                 break
@@ -252,10 +260,12 @@ class ComfyPool:
         finally:
             await self.balancer.switched(ep.index)
 
-    def _mark_down(self, ep: Endpoint, why: str) -> None:
+    def _mark_down(self, ep: Endpoint, why: str, hooks: JobHooks | None = None) -> None:
         self.balancer.mark_down(ep.index, max(self.settings.down_after, 1.0))
         self.stats.events.append(f"down {ep.url}: {why}")
         log.warning("ComfyUI endpoint %s is down: %s", ep.url, why)
+        if hooks is not None:
+            hooks.notice("endpoint_down", endpoint=safe_url(ep.url), why=why)
 
     async def _object_info(self, ep: Endpoint) -> dict[str, Any]:
         if ep.object_info is None:
@@ -273,13 +283,15 @@ class ComfyPool:
             return adopted
         submissions = 0
         avoid: Endpoint | None = None
+        again: dict[str, Any] | None = None  # the prompt before this one, when it is sent again
         while True:
             family = self._family(job)
-            ep = await self._pick(job.cost, avoid, family)
+            ep = await self._pick(job.cost, avoid, family, hooks)
             avoid = None
             prompt_id = str(uuid.uuid4())
             ok = False
             entered = False
+            sent_at: float | None = None
             try:
                 await self._switch_models(ep, family, job.label)
                 entered = True
@@ -293,6 +305,12 @@ class ComfyPool:
                 await asyncio.to_thread(hooks.set_remote_id, prompt_id)
                 submissions += 1
                 self.stats.submitted += 1
+                if again is not None:  # the attempt's remote id is now the new one: the event keeps the old
+                    lost = round(time.monotonic() - again.pop("since"), 3)
+                    hooks.notice("unit_resubmitted", remote_id=prompt_id, endpoint=safe_url(ep.url),
+                                 submission=submissions, lost_seconds=lost, **again)  # fmt: skip
+                    again = None
+                sent_at = time.monotonic()
                 await ep.client.submit(graph, prompt_id, listener=_listener(hooks, job.workflow))
                 hooks.progress(0.0, phase="queued", endpoint=ep.url, prompt_id=prompt_id)
                 outcome = await ep.client.wait(prompt_id, timeout=self.settings.job_timeout)
@@ -304,18 +322,37 @@ class ComfyPool:
                 if self.settings.restart_command and self.settings.restart_after_timeout:
                     await self.restart(ep, why=f"prompt {prompt_id} stuck past {self.settings.job_timeout:.0f} s")
                 raise
-            except ComfyLost:
+            except ComfyLost as e:
                 self.balancer.forget_models(ep.index)  # the server restarted: nothing is loaded
                 self.stats.resubmitted += 1
                 if submissions > self.settings.max_resubmits:
                     raise
                 log.info("%s: prompt %s lost on %s; submitting again", job.label, prompt_id, ep.url)
+                self.stats.events.append(f"resubmit {ep.url}: {prompt_id} lost")
+                if e.unreachable_for:
+                    hooks.notice("endpoint_down", endpoint=safe_url(ep.url), down_seconds=e.unreachable_for,
+                                 why="no answer, then back without the prompt (restarted)")  # fmt: skip
+                    hooks.notice("endpoint_up", endpoint=safe_url(ep.url))
+                again = {
+                    "old_remote_id": prompt_id,
+                    "old_endpoint": safe_url(ep.url),
+                    "since": time.monotonic() if sent_at is None else sent_at,
+                    "reason": "lost: the server restarted without it",
+                    "down_seconds": e.unreachable_for,
+                }
             except ComfyConnectionError as e:
                 if submissions > self.settings.max_resubmits + len(self.endpoints):
                     raise
-                self._mark_down(ep, str(e))
+                self._mark_down(ep, str(e), hooks)
                 self.stats.moved += 1
                 avoid = ep
+                if sent_at is not None:  # it had been sent: it goes to another server (or waits for this one)
+                    again = {
+                        "old_remote_id": prompt_id,
+                        "old_endpoint": safe_url(ep.url),
+                        "since": sent_at,
+                        "reason": f"moved: {safe_url(ep.url)} stopped answering",
+                    }
             finally:
                 if entered:
                     await self.balancer.leave_models(ep.index, family)
@@ -401,8 +438,9 @@ class ComfyPool:
             self.stats.events.append(f"restart {ep.url}: {why}")
             try:
                 proc = await asyncio.create_subprocess_exec(
-                    *shlex.split(cmd), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-                )
+                    *shlex.split(cmd), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                    preexec_fn=die_with_parent(),
+                )  # fmt: skip
                 _, err = await asyncio.wait_for(proc.communicate(), self.settings.health_timeout)
             except (OSError, TimeoutError) as e:
                 raise ComfyConnectionError(f"{ep.url}: restart command {cmd!r} failed: {e}") from None

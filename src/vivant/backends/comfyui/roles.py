@@ -190,7 +190,7 @@ class _ComfyRole:
             def endpoint(url: str) -> None:
                 timing.endpoint = url
 
-            hooks = JobHooks(ctx.previous_remote_ids, ctx.set_remote_id, ctx.progress, endpoint)
+            hooks = JobHooks(ctx.previous_remote_ids, ctx.set_remote_id, ctx.progress, endpoint, ctx.notice)
             label = f"{ctx.painting.key}: {self.step}" + (f" [{ctx.language}]" if ctx.language else "")
         wf = self.backends.workflow(self.step)
         result = self.backends.pool_for(self.step).run(Job(wf, values, work, label=label, cost=cost), hooks)
