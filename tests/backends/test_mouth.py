@@ -4,7 +4,6 @@ landmarks (measured back on the decoded frames), and the box warp it falls back 
 from __future__ import annotations
 
 import json
-import time
 import wave
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from vivant.backends.local.mouth import (
     MESH,
     WARP,
     LocalLipSyncer,
+    cpu_seconds,
     loudness_envelope,
     read_mono,
     timings_beside,
@@ -258,18 +258,23 @@ def test_lipsync_without_face_and_non_wav_audio(paintings_dir: Path, tmp_path: P
 
 
 def test_lipsync_full_size(paintings_dir: Path, tmp_path: Path) -> None:
-    """One real 1080x1920 clip of 2 s (also a loose speed check: the target is well under 1 s per second)."""
-    wav, _ = spoken(tmp_path / "audio")
+    """One real 1080x1920 clip of 2 s, and a loose cost check in CPU seconds (this process and the encoder, so
+    a busy machine does not fail it): about 1.5 s per second of video here, the bound is 5."""
+    speech = make_wav(tmp_path / "speech.wav", silent=0.5, loud=1.5)
     out = tmp_path / "full.mp4"
-    started = time.perf_counter()
+    started = cpu_seconds()
     syncer = LocalLipSyncer()
-    syncer.animate(paintings_dir / "leonardo_mona-lisa.jpg", wav, out, face=MONA_FACE, width=1080, height=1920, fps=FPS)
-    elapsed = time.perf_counter() - started
+    syncer.animate(
+        paintings_dir / "leonardo_mona-lisa.jpg", speech, out, face=MONA_FACE, width=1080, height=1920, fps=FPS
+    )
+    elapsed = cpu_seconds() - started
     assert syncer.name == MESH
     info = probe(out)
     assert (info.width, info.height, info.audio_codec) == (1080, 1920, "aac")
-    assert abs(info.duration - SECONDS) <= 1 / FPS + 0.03
-    assert elapsed < SECONDS * 5, f"{elapsed:.1f} s for {SECONDS} s of video"
-    frames = decode(out, 1080, 1920)
-    assert not np.array_equal(frames[-1][:200], frames[-1][-200:])  # a real picture, not a flat frame
-    cv2.imwrite(str(tmp_path / "open.png"), frames[round(3.2 * FPS)])  # for a human looking at tmp_path
+    assert abs(info.duration - 2.0) <= 1 / FPS + 0.03
+    assert elapsed < 2.0 * 5, f"{elapsed:.1f} CPU s for 2 s of video"
+    png = tmp_path / "loud.png"  # one frame while the voice is loud, for a human looking at tmp_path
+    run(["-i", out, "-vf", f"select=eq(n\\,{round(1.5 * FPS)})", "-frames:v", "1", png])
+    frame = cv2.imread(str(png))
+    assert frame.shape == (1920, 1080, 3)
+    assert not np.array_equal(frame[:200], frame[-200:])  # a real picture, not a flat frame

@@ -21,7 +21,7 @@ import tempfile
 import time
 import wave
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -257,7 +257,7 @@ class _MeshRig:
     cavity_colour: np.ndarray
     teeth_colour: np.ndarray
     mouth_width: float
-    extra: dict[str, float] = field(default_factory=dict)
+    eyes: list[_Eye]
 
 
 def _smooth(t: np.ndarray) -> np.ndarray:
@@ -314,35 +314,69 @@ class _MouthFrame:
         return amount * u * wu * wv
 
 
-def _blink_field(
-    p: np.ndarray, eye: slice, brow: slice, gx: np.ndarray, gy: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Forward displacement (x, y) that brings one upper eyelid down onto the lower one (per unit blink)."""
-    e = p[eye]
+@dataclass
+class _Eye:
+    """One eye's region of the crop, in the eye's axes (u along the corners, v down), with its lids."""
+
+    rows: slice
+    cols: slice
+    u: np.ndarray
+    v: np.ndarray
+    ey: np.ndarray
+    lid_u: np.ndarray  # the upper lid curve v(u) and the lower one, sampled at lid_u
+    upper: np.ndarray
+    lower: np.ndarray
+    skin: float  # how far above the lid the skin stretches when it closes
+
+    def closing(self, amount: float) -> tuple[np.ndarray, np.ndarray]:
+        """The sampling map's change (x, y) over this region for the upper lid lowered by ``amount`` (1 =
+        shut): in every column the lid's edge comes down by that share of the eye's opening there, the skin
+        above it stretching to follow, the eye below the edge unmoved (covered, not pushed)."""
+        up = np.interp(self.u, self.lid_u, self.upper, left=np.nan, right=np.nan)
+        lo = np.interp(self.u, self.lid_u, self.lower, left=np.nan, right=np.nan)
+        gap = np.nan_to_num(np.maximum(lo - up, 0.0)) * (1.12 * amount)  # a little past the lower lid
+        up = np.nan_to_num(up)
+        top = up - self.skin
+        edge = up + gap
+        inside = (self.v > top) & (self.v < edge)
+        off = np.where(inside, (self.v - top) * gap / np.maximum(edge - top, 1e-6), 0.0)
+        return (-off * self.ey[0]).astype(np.float32), (-off * self.ey[1]).astype(np.float32)
+
+
+def _eye(p: np.ndarray, idx: list[int], shape: tuple[int, int]) -> _Eye | None:
+    """``idx``: outer corner, two upper lid points, inner corner, two lower lid points (dlib's order)."""
+    e = p[idx]
     ex = e[3] - e[0]
-    ew = float(np.linalg.norm(ex)) / 2
-    ex = ex / max(2 * ew, 1e-6)
+    width = float(np.linalg.norm(ex))
+    if width < 4:
+        return None
+    ex = ex / width
     ey = np.array([-ex[1], ex[0]], np.float32)
     centre = 0.5 * (e[0] + e[3])
 
-    def v_of(q: np.ndarray) -> float:
-        return float(np.dot(q - centre, ey))
+    def uv(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = q - centre
+        return d @ ex, d @ ey
 
-    v_up = 0.5 * (v_of(e[1]) + v_of(e[2]))
-    v_lo = 0.5 * (v_of(e[4]) + v_of(e[5]))
-    h = max(v_lo - v_up, 0.18 * ew)
-    v_brow = min(float(np.mean([v_of(q) for q in p[brow]])), v_up - 0.8 * h)
-    dx, dy = gx - centre[0], gy - centre[1]
-    u = dx * ex[0] + dy * ex[1]
-    v = dx * ey[0] + dy * ey[1]
-    prof = np.where(
-        v < v_up,
-        _smooth((v - v_brow) / max(v_up - v_brow, 1e-6)),
-        np.where(v <= v_lo, 1.0, 1 - _smooth((v - v_lo) / (2.2 * h))),
-    )
-    hor = 1 - _smooth((np.abs(u) - 0.8 * ew) / (0.6 * ew))
-    d = 1.05 * h * prof * hor
-    return d * ey[0], d * ey[1]
+    uu, vu = uv(e[[0, 1, 2, 3]])
+    ul, vl = uv(e[[0, 5, 4, 3]])
+    order_u, order_l = np.argsort(uu), np.argsort(ul)
+    lid_u = np.linspace(min(uu.min(), ul.min()), max(uu.max(), ul.max()), 16)
+    upper = np.interp(lid_u, uu[order_u], vu[order_u])
+    lower = np.interp(lid_u, ul[order_l], vl[order_l])
+    h = float(max((lower - upper).max(), 0.12 * width))
+    skin = 1.6 * h
+    pad = 0.2 * width
+    corners = np.array([centre + a * ex + b * ey for a in (-0.5 * width - pad, 0.5 * width + pad)
+                        for b in (float(upper.min()) - skin - pad, float(lower.max()) + pad)])  # fmt: skip
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 1
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(shape[1], x1), min(shape[0], y1)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+    u, v = uv(np.stack([gx, gy], axis=-1))
+    return _Eye(slice(y0, y1), slice(x0, x1), u, v, ey, lid_u, upper, lower, skin)
 
 
 def _build_mesh_rig(canvas: np.ndarray, pts: np.ndarray) -> _MeshRig:
@@ -356,19 +390,16 @@ def _build_mesh_rig(canvas: np.ndarray, pts: np.ndarray) -> _MeshRig:
     frame = _MouthFrame(p)
     gx, gy = c.grid_x, c.grid_y
     u, v = frame.uv(gx, gy)
-    below = 1.0 / (1.0 + np.exp(-v / 0.7))
+    below = 1.0 / (1.0 + np.exp(np.clip(-v / 0.7, -60, 60)))
     d_open = frame.open_along_v(u, v, below) * c.win
     d_wide = frame.spread_along_u(u, v, WIDE) * c.win
     d_round = frame.spread_along_u(u, v, -ROUND) * c.win
     ex, ey = frame.ex, frame.ey
-    bx_l, by_l = _blink_field(p, slice(36, 42), slice(17, 22), gx, gy)
-    bx_r, by_r = _blink_field(p, slice(42, 48), slice(22, 27), gx, gy)
     bases = {
         # the sampling map moves against the content
         "open": ((-d_open * ey[0]).astype(np.float32), (-d_open * ey[1]).astype(np.float32)),
         "wide": ((-d_wide * ex[0]).astype(np.float32), (-d_wide * ex[1]).astype(np.float32)),
         "round": ((-d_round * ex[0]).astype(np.float32), (-d_round * ex[1]).astype(np.float32)),
-        "blink": ((-(bx_l + bx_r) * c.win).astype(np.float32), (-(by_l + by_r) * c.win).astype(np.float32)),
     }
     inner = p[60:68].copy()
     iu, iv = frame.uv(inner[:, 0], inner[:, 1])
@@ -383,7 +414,8 @@ def _build_mesh_rig(canvas: np.ndarray, pts: np.ndarray) -> _MeshRig:
     cavity = _dark_colour(canvas, float(cx), float(cy), 0.5 * frame.mw, 0.25 * frame.mw)
     lips = canvas[int(cy) - 2 : int(cy) + 3, int(cx) - 2 : int(cx) + 3].reshape(-1, 3).astype(np.float32)
     teeth = np.clip(0.55 * np.array([200, 215, 225], np.float32) + 0.45 * lips.mean(axis=0), 0, 255)
-    return _MeshRig(c, bases, inner, moves, cavity, teeth.astype(np.float32), frame.mw)
+    eyes = [e for e in (_eye(p, [36, 37, 38, 39, 40, 41], gx.shape), _eye(p, [42, 43, 44, 45, 46, 47], gx.shape)) if e]
+    return _MeshRig(c, bases, inner, moves, cavity, teeth.astype(np.float32), frame.mw, eyes)
 
 
 def _draw_mesh_cavity(crop: np.ndarray, rig: _MeshRig, inner: np.ndarray, opening: float) -> None:
@@ -541,13 +573,17 @@ class LocalLipSyncer:
                 crop = work[c.y0 : c.y1, c.x0 : c.x1]
                 if mesh is not None:
                     spread = float(track.spread[i])
-                    params = {"open": opening, "wide": max(spread, 0.0), "round": max(-spread, 0.0),
-                              "blink": float(blinks[i])}  # fmt: skip
+                    params = {"open": opening, "wide": max(spread, 0.0), "round": max(-spread, 0.0)}
                     for key, k in params.items():
                         if k > 1e-3:
                             bx, by = mesh.bases[key]
                             cv2.scaleAdd(bx, k, map_x, dst=map_x)
                             cv2.scaleAdd(by, k, map_y, dst=map_y)
+                    if blinks[i] > 0.01:
+                        for eye in mesh.eyes:
+                            dx, dy = eye.closing(float(blinks[i]))
+                            map_x[eye.rows, eye.cols] += dx
+                            map_y[eye.rows, eye.cols] += dy
                     cv2.remap(source_crop, map_x, map_y, cv2.INTER_LINEAR, dst=crop,
                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
                     inner = mesh.inner.copy()

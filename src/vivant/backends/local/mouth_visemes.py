@@ -2,10 +2,11 @@
 
 A word's letters (accents folded, a few digraphs merged: ``ou``, ``oo``, ``au``, ``eau``, ``ai``, ``ei``,
 ``ch``, ``sh``, ``ph``, ``th``, ``qu``) become visemes, each a mouth opening in [0, 1] and a spread in
-[-1 (round), 1 (wide)]: *open* (a), *oh* (o: open and round), *wide* (e, i, y), *round* (u, w, ou), *closed* (m, b, p: lips pressed),
-*teeth* (f, v) and *other* consonants (slightly parted). The letters share the word's time, vowels longer than
-consonants; silences between words are *rest* (closed, neutral). Keys at the letters' centres are interpolated
-per video frame, lightly smoothed (coarticulation), and every m/b/p closes the lips on the frame nearest it.
+[-1 (round), 1 (wide)]: *open* (a), *oh* (o: open and round), *wide* (e, i, y), *round* (u, w, ou),
+*closed* (m, b, p: lips pressed), *teeth* (f, v) and *other* consonants (slightly parted). The letters
+share the word's time, vowels longer than consonants; silences between words are *rest* (closed, neutral).
+Keys at the letters' centres are interpolated per video frame, lightly smoothed (coarticulation), and every
+m/b/p closes the lips on the frame nearest it.
 """
 
 from __future__ import annotations
