@@ -278,3 +278,43 @@ def test_lipsync_full_size(paintings_dir: Path, tmp_path: Path) -> None:
     frame = cv2.imread(str(png))
     assert frame.shape == (1920, 1080, 3)
     assert not np.array_equal(frame[:200], frame[-200:])  # a real picture, not a flat frame
+
+
+@pytest.mark.parametrize(("image", "backend"), [("mona", MESH), ("wall", WARP)])
+def test_step_records_which_mouth_ran(paintings_dir: Path, tmp_path: Path, image: str, backend: str) -> None:
+    """Step 6 on the embedded backend, with step 2's narration and timings where step 2 leaves them: the
+    attempt's backend names the rig that made the clip."""
+    from vivant.backends.registry import Roles
+    from vivant.config import Settings
+    from vivant.roles import Painting, Verdict
+    from vivant.steps import lipsync
+    from vivant.steps.base import StepContext
+
+    if image == "mona":
+        portrait, face = paintings_dir / "leonardo_mona-lisa.jpg", MONA_FACE
+    else:
+        portrait, face = tmp_path / "wall.png", None
+        cv2.imwrite(str(portrait), np.full((640, 480, 3), 120, np.uint8))
+    wav, _ = spoken(tmp_path / "2-audio" / "en")
+    verdict = tmp_path / "verdict.json"
+    verdict.write_text(
+        Verdict(accepted=True, width=960, height=1431, people=1, main_face=face, backend="test").model_dump_json(),
+        encoding="utf-8",
+    )
+    found = {("prepare", "verdict"): verdict, ("realistic", "image"): portrait, ("audio", "audio"): wav}
+    base = Settings()
+    settings = base.model_copy(update={"render": base.render.model_copy(update={"width": W, "height": H})})
+    out = tmp_path / "6-lipsync" / "en"
+    out.mkdir(parents=True)
+    ctx = StepContext(
+        painting=Painting(id=1, key="p", title="P", artist="A", image_path=str(portrait)),
+        language="en",
+        out=out,
+        settings=settings,
+        roles=Roles(settings),
+        lookup=lambda step, kind, _lang: found[(step, kind)],
+        per_language_steps=frozenset({"audio", "lipsync"}),
+    )
+    result = lipsync.run(ctx)
+    assert result.backend == backend and result.degraded
+    assert abs(probe(out / "lipsync.mp4").duration - SECONDS) <= 1 / FPS + 0.03
