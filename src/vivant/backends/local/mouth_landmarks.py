@@ -156,15 +156,19 @@ def track_landmarks(img_bgr: np.ndarray, previous: FaceLandmarks) -> FaceLandmar
     return FaceLandmarks(pts, previous.score, previous.rect_for(pts))
 
 
-def measure_openings(frames: Iterable[np.ndarray]) -> np.ndarray:
+def measure_openings(frames: Iterable[np.ndarray], retry: int = 12) -> np.ndarray:
     """The lips' opening (:attr:`FaceLandmarks.opening`) in each video frame, NaN where no face was found:
-    detected once, then followed frame to frame (re-detected when lost). For checking a clip's mouth."""
+    detected once, then followed frame to frame; when lost, detected again ``retry`` frames later (the
+    detector is slow). For checking a clip's mouth."""
     out: list[float] = []
     previous: FaceLandmarks | None = None
+    wait = 0
     for frame in frames:
         found = track_landmarks(frame, previous) if previous is not None else None
-        if found is None:
+        if found is None and wait <= 0:
             found = find_landmarks(frame)
+            wait = 0 if found is not None else retry
+        wait -= 1
         out.append(found.opening if found is not None else math.nan)
-        previous = found or previous
+        previous = found
     return np.asarray(out, np.float64)
