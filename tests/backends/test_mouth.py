@@ -22,7 +22,7 @@ from vivant.backends.local.mouth import (
     read_mono,
     timings_beside,
 )
-from vivant.backends.local.mouth_landmarks import find_landmarks, measure_openings
+from vivant.backends.local.mouth_landmarks import _lips_redder, find_landmarks, measure_openings
 from vivant.backends.local.mouth_visemes import mouth_track, word_visemes
 from vivant.roles import Box, LipSyncer, WordTiming
 
@@ -157,6 +157,22 @@ def test_landmarks_on_a_portrait_and_none_on_a_wall(paintings_dir: Path) -> None
     assert find_landmarks(wall) is None
 
 
+def test_turned_heads_and_the_lip_colour_check(paintings_dir: Path) -> None:
+    """Rossetti's Proserpine and Lady Lilith turn and tilt their heads: the HOG detector misses both, the CNN
+    detector finds them, and their lips are where the paintings have them (by eye on the images). A fit
+    whose lips would lie on the nose or a cheek fails the lips' colour check."""
+    for name, (x, y) in (("rossetti_proserpine.jpg", (415, 522)), ("rossetti_lady-lilith.jpg", (631, 283))):
+        found = find_landmarks(load_bgr(paintings_dir / name))
+        assert found is not None, name
+        mouth = found.points[48:68].mean(axis=0)
+        assert abs(mouth[0] - x) < 30 and abs(mouth[1] - y) < 30, (name, mouth)
+    mona = load_bgr(paintings_dir / "leonardo_mona-lisa.jpg")
+    lips = find_landmarks(mona, MONA_FACE)
+    assert lips is not None and _lips_redder(mona, lips.points)
+    for shift in ((0.0, -0.8), (0.9, -0.6), (-0.9, -0.6)):  # nose, cheeks (in mouth widths)
+        assert not _lips_redder(mona, lips.points + np.array(shift, np.float32) * lips.mouth_width)
+
+
 @pytest.mark.parametrize(
     "painting",
     ["leonardo_mona-lisa.jpg", "vermeer_girl-with-a-pearl-earring.jpg", "cezanne_madame-cezanne-in-blue.jpg"],
@@ -194,8 +210,8 @@ def test_syncer_is_a_lipsyncer() -> None:
 
 
 def test_falls_back_to_the_box_warp_without_a_face(tmp_path: Path) -> None:
-    wall = np.full((640, 480, 3), 140, np.uint8)
-    cv2.rectangle(wall, (100, 100), (380, 500), (90, 110, 130), -1)
+    wall = np.full((320, 240, 3), 140, np.uint8)  # small: the CNN detector looks at it too
+    cv2.rectangle(wall, (50, 50), (190, 250), (90, 110, 130), -1)
     painting = tmp_path / "wall.png"
     cv2.imwrite(str(painting), wall)
     wav, _ = spoken(tmp_path / "audio")
@@ -294,7 +310,7 @@ def test_step_records_which_mouth_ran(paintings_dir: Path, tmp_path: Path, image
         portrait, face = paintings_dir / "leonardo_mona-lisa.jpg", MONA_FACE
     else:
         portrait, face = tmp_path / "wall.png", None
-        cv2.imwrite(str(portrait), np.full((640, 480, 3), 120, np.uint8))
+        cv2.imwrite(str(portrait), np.full((320, 240, 3), 120, np.uint8))
     wav, _ = spoken(tmp_path / "2-audio" / "en")
     verdict = tmp_path / "verdict.json"
     verdict.write_text(

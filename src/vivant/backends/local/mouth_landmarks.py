@@ -1,10 +1,11 @@
 """68 face landmarks (eyes, brows, nose, lips, jaw) with dlib, from the models shipped by PyPI packages.
 
-``dlib-bin`` (a prebuilt dlib wheel, no dependency) runs dlib's HOG frontal face detector (no weights file)
-and its shape predictor; ``face-recognition-models`` ships ``shape_predictor_68_face_landmarks.dat`` (the
-iBUG 300-W 68-point layout: 0-16 jaw, 17-26 brows, 27-35 nose, 36-47 eyes, 48-59 outer lips, 60-67 inner
-lips). Both are optional at import time: without them :func:`find_landmarks` returns ``None`` and the
-lip-sync falls back to its box warp.
+``dlib-bin`` (a prebuilt dlib wheel, no dependency) runs dlib's HOG frontal face detector (no weights file),
+its CNN face detector and its shape predictor; ``face-recognition-models`` ships the weights of both
+(``mmod_human_face_detector.dat``, ``shape_predictor_68_face_landmarks.dat``: the iBUG 300-W 68-point
+layout, 0-16 jaw, 17-26 brows, 27-35 nose, 36-47 eyes, 48-59 outer lips, 60-67 inner lips). Both are
+optional at import time: without them :func:`find_landmarks` returns ``None`` and the lip-sync falls back to
+its box warp.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ log = logging.getLogger(__name__)
 DETECT_SIDE = 900  # the detector runs on the image scaled down to this longest side
 MIN_SCORE = -0.3  # HOG detector score for a face anywhere
 MIN_SCORE_NEAR_HINT = -0.6  # ... and for a face over the box the caller already found
+CNN_SIDE = 600  # the second, slower detector (turned heads) runs at this longest side, not upsampled: faces
+# from about 80 pixels there (an eighth of the picture), 1-2 CPU s an image
+MIN_CNN_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
 class FaceLandmarks:
     points: np.ndarray  # (68, 2) float32, pixel coordinates of the image they were found in
-    score: float
+    score: float  # the detector's: HOG score (about -0.6 to 3), or the CNN's confidence
     rect: tuple[float, float, float, float]  # the detector's box (x, y, w, h) the points were fitted in
 
     def rect_for(self, points: np.ndarray) -> tuple[float, float, float, float]:
@@ -80,6 +84,23 @@ def _models() -> tuple[Any, Any] | None:
         return None
 
 
+@functools.lru_cache(maxsize=1)
+def _cnn() -> Any | None:
+    """dlib's CNN (MMOD) face detector, shipped by ``face-recognition-models`` too: it finds turned and tilted
+    heads the HOG detector misses, but costs a few times more, so it is only the second try."""
+    if _models() is None:
+        return None
+    import dlib
+    import face_recognition_models
+
+    path = face_recognition_models.cnn_face_detector_model_location()
+    try:
+        return dlib.cnn_face_detection_model_v1(path)
+    except RuntimeError as e:
+        log.warning("%s: cannot load the CNN face detector (%s)", path, e)
+        return None
+
+
 def available() -> bool:
     return _models() is not None
 
@@ -99,12 +120,36 @@ def _plausible(p: np.ndarray) -> bool:
     return bool(eyes_y < p[33, 1] < p[51, 1] < p[57, 1] < p[8, 1] + 1 and 0.15 * face_w < mouth_w < 0.8 * face_w)
 
 
-def find_landmarks(img_bgr: np.ndarray, hint: Box | None = None) -> FaceLandmarks | None:
+def _lips_redder(img_bgr: np.ndarray, p: np.ndarray) -> bool:
+    """The lips (outer contour 48-59) at least as red (Lab a*) as a ring of skin around them: a fit that put
+    the mouth on a cheek (a turned head) fails this. Measured on the shared portraits: lips 0.7 to 20 units
+    redder than the ring; a fit that put them on Lady Lilith's cheek (from another detector box), 5 less. A weak
+    check: pale faces pass it almost anywhere."""
+    mw = float(np.linalg.norm(p[54] - p[48]))
+    x0, y0 = np.floor(p[48:60].min(axis=0) - mw).astype(int)
+    x1, y1 = np.ceil(p[48:60].max(axis=0) + mw).astype(int)
+    x0, y0 = max(0, int(x0)), max(0, int(y0))
+    roi = img_bgr[y0 : max(y0 + 1, int(y1)), x0 : max(x0 + 1, int(x1))]
+    if roi.size == 0:
+        return False
+    lips = np.zeros(roi.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(p[48:60] - np.array([x0, y0], np.float32)).astype(np.int32)], 1)
+    k = max(3, int(0.35 * mw))
+    ring = cv2.dilate(lips, np.ones((k, k), np.uint8)) - lips
+    if not lips.any() or not ring.any():
+        return False
+    a = cv2.cvtColor(roi, cv2.COLOR_BGR2LAB)[..., 1].astype(np.float32)
+    return bool(a[lips > 0].mean() >= a[ring > 0].mean())
+
+
+def find_landmarks(img_bgr: np.ndarray, hint: Box | None = None, *, thorough: bool = True) -> FaceLandmarks | None:
     """The landmarks of the main face of an image, or ``None`` (no model, no face, or an implausible one).
 
-    The detector runs on a copy scaled to at most :data:`DETECT_SIDE` pixels (upsampled once, so faces down to
-    about 40 pixels there are found); the shape predictor then runs on the full-size image. With ``hint`` (a
-    face box from another detector, image pixels) the face over it wins, at a lower score threshold.
+    The HOG detector runs on a copy scaled to at most :data:`DETECT_SIDE` pixels (upsampled once, so faces down
+    to about 40 pixels there are found); when it finds none and ``thorough``, the CNN detector tries at
+    :data:`CNN_SIDE`. The shape predictor then runs on the full-size image. With ``hint`` (a face box from
+    another detector, image pixels) the face over it wins, at a lower score threshold. ``thorough`` also
+    checks the lips' colour (:func:`_lips_redder`); measuring video frames skips that and the CNN.
     """
     models = _models()
     if models is None or img_bgr.size == 0:
@@ -126,6 +171,19 @@ def find_landmarks(img_bgr: np.ndarray, hint: Box | None = None) -> FaceLandmark
         rank = sc + (1.0 if near else 0.0) + 1e-4 * box[2]
         if best is None or rank > best[0]:
             best = (rank, (box, float(sc)))
+    cnn = _cnn() if best is None and thorough else None
+    if cnn is not None:
+        s = min(1.0, CNN_SIDE / max(h, w))
+        small = cv2.resize(img_bgr, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+        for d in cnn(np.ascontiguousarray(cv2.cvtColor(small, cv2.COLOR_BGR2RGB)), 0):
+            r, sc = d.rect, float(d.confidence)
+            box = (r.left() / s, r.top() / s, r.width() / s, r.height() / s)
+            near = hint is not None and _overlap(box, (hint.x, hint.y, hint.w, hint.h)) > 0.4
+            if sc < MIN_CNN_CONFIDENCE:
+                continue
+            rank = sc + (1.0 if near else 0.0) + 1e-4 * box[2]
+            if best is None or rank > best[0]:
+                best = (rank, (box, sc))
     if best is None:
         return None
     (bx, by, bw, bh), score = best[1]
@@ -134,6 +192,9 @@ def find_landmarks(img_bgr: np.ndarray, hint: Box | None = None) -> FaceLandmark
     shape = predictor(full, rect)
     pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
     if pts.shape != (68, 2) or not _plausible(pts):
+        return None
+    if thorough and not _lips_redder(img_bgr, pts):
+        log.info("face landmarks refused: the lips they found are not redder than the skin around them")
         return None
     return FaceLandmarks(pts, score, (bx, by, bw, bh))
 
@@ -166,7 +227,7 @@ def measure_openings(frames: Iterable[np.ndarray], retry: int = 12) -> np.ndarra
     for frame in frames:
         found = track_landmarks(frame, previous) if previous is not None else None
         if found is None and wait <= 0:
-            found = find_landmarks(frame)
+            found = find_landmarks(frame, thorough=False)
             wait = 0 if found is not None else retry
         wait -= 1
         out.append(found.opening if found is not None else math.nan)
