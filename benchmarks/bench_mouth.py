@@ -3,10 +3,11 @@
 One English narration is spoken by the local piper voice (audio + word timings); every single portrait of
 ``../shared/data/paintings`` (catalog kind ``portrait``) is animated with it twice: the landmark-driven mesh
 mouth and the box warp it falls back to. The output frames are decoded and the lips' opening is measured in
-each with dlib's 68 landmarks (inner-lip gap over mouth width). Prints per portrait which rig ran, the
-Pearson correlation between the wanted opening (the viseme track) and the measured one, the mean measured
-opening on open-vowel frames, on m/b/p closures and in silences (minus the painting's own), and CPU seconds
-(this process and the encoder) per second of video; then the share of portraits with a mesh and medians.
+each with dlib's 68 landmarks (inner-lip gap over mouth width), followed from the first frame's face. Prints
+per portrait which rig ran, the Pearson correlation between the wanted opening (the viseme track) and the
+measured one, the mean measured opening on open-vowel frames, on m/b/p closures and in silences (minus the
+painting's own), and CPU seconds (this process and the encoder) per second of video; then the share of
+portraits with a mesh and medians.
 
     .venv/bin/python benchmarks/bench_mouth.py [--size 540x960] [--only NAME ...] [--keep DIR]
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from vivant.backends.ffmpeg import run
+from vivant.backends.local.canvas import canvas_transform, load_bgr
 from vivant.backends.local.mouth import LocalLipSyncer, cpu_seconds
 from vivant.backends.local.mouth_landmarks import measure_openings
 from vivant.backends.local.voice import PiperVoice
@@ -82,7 +84,14 @@ def main() -> int:
                 used = cpu_seconds() - c0
                 assert syncer.last is not None
                 track = syncer.last.track
-                measured = measure_openings(decode(out, width, height))
+                # Measured from the first frame's face (the rig's landmarks moved onto the canvas, where the
+                # zoom starts at 1) or, for the box warp, from dlib's detector on the frames.
+                img = load_bgr(PAINTINGS / name)
+                start = None
+                if syncer.last.landmarks is not None:
+                    scale, ox, oy = canvas_transform(img.shape[1], img.shape[0], width, height)
+                    start = syncer.last.landmarks.moved(scale, ox, oy)
+                measured = measure_openings(decode(out, width, height), start=start)
                 rest_level = np.nanmedian(measured[np.array(track.viseme) == "rest"])
                 m = measured - rest_level
                 labels = np.array(track.viseme)

@@ -38,6 +38,12 @@ class FaceLandmarks:
     score: float  # the detector's: HOG score (about -0.6 to 3), or the CNN's confidence
     rect: tuple[float, float, float, float]  # the detector's box (x, y, w, h) the points were fitted in
 
+    def moved(self, scale: float, dx: float, dy: float) -> FaceLandmarks:
+        """The same face in an image scaled by ``scale`` and shifted by (dx, dy) (e.g. the video canvas)."""
+        x, y, w, h = self.rect
+        pts = (self.points * scale + np.array([dx, dy], np.float32)).astype(np.float32)
+        return FaceLandmarks(pts, self.score, (x * scale + dx, y * scale + dy, w * scale, h * scale))
+
     def rect_for(self, points: np.ndarray) -> tuple[float, float, float, float]:
         """This face's detector box moved and scaled with the points (the same face, a little moved)."""
         stable = slice(17, 48)  # brows, nose, eyes: they do not move when the mouth opens
@@ -217,12 +223,12 @@ def track_landmarks(img_bgr: np.ndarray, previous: FaceLandmarks) -> FaceLandmar
     return FaceLandmarks(pts, previous.score, previous.rect_for(pts))
 
 
-def measure_openings(frames: Iterable[np.ndarray], retry: int = 12) -> np.ndarray:
+def measure_openings(frames: Iterable[np.ndarray], retry: int = 12, start: FaceLandmarks | None = None) -> np.ndarray:
     """The lips' opening (:attr:`FaceLandmarks.opening`) in each video frame, NaN where no face was found:
-    detected once, then followed frame to frame; when lost, detected again ``retry`` frames later (the
-    detector is slow). For checking a clip's mouth."""
+    detected (or taken from ``start``, the face in the first frame's pixels), then followed frame to frame;
+    when lost, detected again ``retry`` frames later (the detector is slow). For checking a clip's mouth."""
     out: list[float] = []
-    previous: FaceLandmarks | None = None
+    previous: FaceLandmarks | None = start
     wait = 0
     for frame in frames:
         found = track_landmarks(frame, previous) if previous is not None else None
