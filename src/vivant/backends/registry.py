@@ -191,7 +191,7 @@ class Roles:
         if self.settings.backends.lipsync == "comfyui":
             comfy: LipSyncer = self._get("lipsyncer", self.comfyui.lipsyncer)
             return comfy
-        from vivant.backends.local.video import LocalLipSyncer
+        from vivant.backends.local.mouth import LocalLipSyncer
 
         obj: LipSyncer = self._get("lipsyncer", LocalLipSyncer)
         return obj
