@@ -227,8 +227,8 @@ def report(s: Summary, *, backend: str, show_errors: bool = True) -> str:
         if s.disagreements:
             lines += ["", "disagreements:"]
             for o in s.disagreements:
-                what = "accepted" if o.accepted else "refused: " + "; ".join(
-                    o.verdict.reasons if o.verdict else [o.error]
+                what = (
+                    "accepted" if o.accepted else "refused: " + "; ".join(o.verdict.reasons if o.verdict else [o.error])
                 )
                 lines.append(f"  {o.case.file} [{o.case.kind}, face {o.case.face_visible}] {what}")
         if s.gender_errors:

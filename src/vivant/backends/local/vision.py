@@ -526,7 +526,6 @@ class LocalInspector:
         )
         return verdict
 
-
     @staticmethod
     def sitter(painting: Painting, m: Measurements, checks: ChecksSettings) -> Sitter:
         """The sitter's gender: catalog, then title words, then the main face (see :mod:`.sitter`)."""
