@@ -145,9 +145,13 @@ def test_child_title_refuses_and_is_recorded_as_not_run(
     child = _check(verdict, "child")
     assert child.ran is False
     assert child.passed is False
-    assert child.note == "no child detector on CPU; title and metadata only"
+    assert child.note == "title and metadata words, and the main face's apparent age"
     assert not verdict.accepted
     assert verdict.reasons == ["title mentions a child: 'child'"]
+    # the face model sees an adult: the age check ran and passed
+    child_face = _check(verdict, "child_face")
+    assert child_face.ran and child_face.passed and isinstance(child_face.value, int)
+    assert child_face.value > checks.child_max_age
 
 
 def test_child_words_match_whole_words_only(paintings_dir: Path) -> None:
