@@ -567,6 +567,11 @@ min_face_fraction = 0.06   # face height / image height
 min_blur_variance = 40.0   # variance of the Laplacian at 512 px; lower is blurrier
 nudity_max_score = 0.45    # nudenet score above which exposed body parts refuse the painting
 face_score_min = 0.3       # nudenet face score counted as a face
+tile_faces = true          # also look for faces in 4 overlapping tiles (second and small faces; ~1 s more)
+secondary_face_ratio = 0.5 # another face this share of the main face's height is a second person
+child_max_age = 8          # main face's apparent age at or under which it is a child ...
+child_age_confidence = 60  # ... when the age model's confidence (0-100) reaches this
+gender_min_confidence = 75 # face model's gender confidence (0-100) to use it when the title says nothing
 
 [review]
 # The morning review page (`vivant review`). Any host but loopback needs a token: set it in the

@@ -4,18 +4,25 @@
 
 * the file is a whole, readable image (else :class:`~vivant.errors.InputError` naming the file);
 * its shortest side is big enough;
-* it shows exactly one person: faces come from nudenet's ``FACE_FEMALE``/``FACE_MALE`` boxes, with OpenCV's
+* it shows exactly one person: faces come from nudenet's ``FACE_FEMALE``/``FACE_MALE`` boxes (on the whole
+  image, and with ``checks.tile_faces`` on 2 x 2 overlapping tiles too, where a second or small face that the
+  whole-image pass misses at nudenet's 320 px is found), with OpenCV's
   Haar cascades as a second opinion (two frontal cascades over the whole image at 1024 px; a third frontal
   one and the profile one, both ways round, only around what was found). Overlapping boxes are merged into
   one face. A merged face counts when nudenet is confident about it (``face_score_min``), or when at least
   three of the five detectors agree on it. When nothing counts, the largest skin-coloured candidate at least
   15% of the image's height counts as the one face (Haar finds some painted faces that nudenet misses, e.g.
-  dark, sketchy heads); ``people``'s note says so;
+  dark, sketchy heads); ``people``'s note says so. The largest face is the main sitter's; another face counts
+  as a second person when it is at least ``checks.secondary_face_ratio`` of its height, else it is a background
+  figure (the note gives every face's height against the main one);
 * the main (largest) face is tall enough;
 * the image is sharp enough (variance of the Laplacian at 512 px);
 * no exposed body part above the nudity score;
-* no child: there is no reliable child detector on the CPU, so only the title, tags and description are
-  matched against the configured words. The check is recorded with ``ran=False``.
+* no child: the title, tags and description are matched against the configured words (check ``child``,
+  recorded with ``ran=False`` as it looks at no pixel), and the main face's apparent age from
+  :mod:`~vivant.backends.local.faceattr` must be over ``checks.child_max_age`` when the model is confident
+  (check ``child_face``);
+* the sitter's gender (:mod:`~vivant.backends.local.sitter`): catalog column, title words, then the face model.
 
 Faces are returned in pixel coordinates of the image as given. EXIF orientation is ignored here and in
 :func:`resize_long_side`, so both see the same pixel grid.
@@ -25,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,19 +39,19 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageFile, UnidentifiedImageError
 
-from vivant.backends import ffmpeg
 from vivant.backends.local.faceattr import FaceAttributes, face_attributes
+from vivant.backends.local.imagefile import load_image, resize_long_side
 from vivant.backends.local.sitter import decide_sitter, face_gender
 from vivant.config import ChecksSettings
-from vivant.errors import InputError
 from vivant.roles import Box, Check, Gender, Painting, Sitter, Verdict
 
 if TYPE_CHECKING:
     from nudenet import NudeDetector
 
 log = logging.getLogger(__name__)
+
+__all__ = ["LocalInspector", "Measurements", "child_word", "load_image", "resize_long_side"]
 
 FACE_CLASSES = frozenset({"FACE_FEMALE", "FACE_MALE"})
 EXPOSED_CLASSES = frozenset(
@@ -85,40 +91,6 @@ TILE_SIZE = 0.6
 
 UInt8Array = NDArray[Any]
 """An 8-bit image as OpenCV hands it over (numpy's typing of OpenCV results is loose)."""
-
-
-# -- image loading ----------------------------------------------------------------------------------------------
-
-
-def load_image(path: Path) -> Image.Image:
-    """Open, verify and fully decode ``path`` as RGB; raise :class:`InputError` naming the file if it is bad."""
-    name = path.name or str(path)
-    if not path.exists():
-        raise InputError(f"{name}: no such file ({path})")
-    if not path.is_file():
-        raise InputError(f"{name}: not a file ({path})")
-    if ImageFile.LOAD_TRUNCATED_IMAGES:  # pragma: no cover - a global another library might have set
-        raise InputError(f"{name}: cannot check the image (PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                im.verify()
-            with Image.open(path) as im:
-                im.load()
-                rgb = im.convert("RGB")
-    except UnidentifiedImageError:
-        raise InputError(f"{name}: not an image (cannot identify image file)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise InputError(f"{name}: image too large to open ({e})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        text = str(e)
-        if "truncated" in text.lower() or isinstance(e, EOFError):
-            raise InputError(f"{name}: truncated image") from None
-        raise InputError(f"{name}: unreadable image ({text or type(e).__name__})") from None
-    if rgb.width < 1 or rgb.height < 1:
-        raise InputError(f"{name}: empty image")
-    return rgb
 
 
 # -- measurements -------------------------------------------------------------------------------------------------
@@ -558,44 +530,3 @@ def child_word(painting: Painting, words: list[str]) -> tuple[str, str] | None:
             if w and re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text, flags=re.IGNORECASE):
                 return where, w
     return None
-
-
-# -- resizing -------------------------------------------------------------------------------------------------------
-
-
-def _even(n: float) -> int:
-    return max(2, round(n / 2) * 2)
-
-
-def resize_long_side(src: Path, dest: Path, long_side: int) -> tuple[int, int]:
-    """Scale ``src`` (up or down, lanczos, same aspect) so its long side is ``long_side``; return (w, h).
-
-    Both sides are even. ``dest``'s suffix picks the format: ``.png``, or ``.jpg``/``.jpeg`` at ``-q:v 2``.
-    EXIF orientation is not applied (the inspector ignores it too).
-    """
-    suffix = dest.suffix.lower()
-    if suffix not in (".png", ".jpg", ".jpeg"):
-        raise ValueError(f"{dest.name}: output must be .png or .jpg")
-    if long_side < 2:
-        raise ValueError(f"long_side must be at least 2, got {long_side}")
-    try:
-        with Image.open(src) as im:
-            w, h = im.size
-    except FileNotFoundError:
-        raise InputError(f"{src.name}: no such file ({src})") from None
-    except (OSError, UnidentifiedImageError) as e:
-        raise InputError(f"{src.name}: not an image ({e})") from None
-    if w >= h:
-        tw, th = _even(long_side), _even(h * long_side / w)
-    else:
-        tw, th = _even(w * long_side / h), _even(long_side)
-    args: list[str | Path] = [
-        "-loglevel", "error", "-noautorotate", "-i", src,
-        "-vf", f"scale={tw}:{th}:flags=lanczos", "-frames:v", "1", "-update", "1",
-    ]  # fmt: skip
-    if suffix != ".png":
-        args += ["-q:v", "2"]
-    args.append(dest)
-    ffmpeg.run(args)
-    with Image.open(dest) as out:
-        return out.size
