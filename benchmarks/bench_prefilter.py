@@ -1,7 +1,7 @@
 """Benchmark of step 0's pre-filter on labelled paintings: does it accept the portraits, and only them?
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_prefilter.py [--data ../shared/data] [--config vivant.toml]
-        [--only FILE ...] [--limit N] [--show-errors]
+        [--only FILE ...] [--limit N] [--quiet] [--save verdicts.json]
 
 Runs the inspector (the embedded CPU one by default; with ``--config``, the one that file configures, e.g. the
 vision model through the OpenAI-compatible client) on every image of ``<data>/eval/`` (109 paintings labelled by
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
 import statistics
 import sys
@@ -259,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="only these files")
     parser.add_argument("--limit", type=int, default=0, help="only the first N paintings")
     parser.add_argument("--quiet", action="store_true", help="no list of disagreements")
+    parser.add_argument("--save", type=Path, default=None, help="write every verdict (with its checks) as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     cases = load_cases(args.data)
@@ -271,6 +273,14 @@ def main(argv: list[str] | None = None) -> int:
         cases = cases[: args.limit]
     inspector, checks = _inspector(args.config)
     outcomes = run(inspector, cases, checks)
+    if args.save:
+        rows = [
+            {"file": o.case.file, "kind": o.case.kind, "gender": o.case.gender, "face_visible": o.case.face_visible,
+             "seconds": round(o.seconds, 3), "error": o.error,
+             "verdict": o.verdict.model_dump(mode="json") if o.verdict else None}
+            for o in outcomes
+        ]  # fmt: skip
+        args.save.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     print(report(summarise(outcomes), backend=inspector.name, show_errors=not args.quiet))
     return 0
 

