@@ -10,7 +10,8 @@
   Haar cascades as a second opinion (two frontal cascades over the whole image at 1024 px; a third frontal
   one and the profile one, both ways round, only around what was found). Overlapping boxes are merged into
   one face. A merged face counts when nudenet is confident about it (``face_score_min``), or when at least
-  three of the five detectors agree on it. When nothing counts, the largest skin-coloured candidate at least
+  three of the five detectors agree on it. When nothing counts and ``checks.skin_fallback_face`` is on (off by
+  default since the HOG detector below finds those faces), the largest skin-coloured candidate at least
   15% of the image's height counts as the one face (Haar finds some painted faces that nudenet misses, e.g.
   dark, sketchy heads); ``people``'s note says so. Before that fallback, dlib's HOG face detector is asked
   (score at least ``checks.hog_min_score``): it finds some faces in shadow or at a slant that the others miss.
@@ -357,7 +358,13 @@ class LocalInspector:
         ]
 
     def measure(
-        self, bgr: UInt8Array, face_score_min: float, *, tiles: bool = True, hog_min_score: float | None = None
+        self,
+        bgr: UInt8Array,
+        face_score_min: float,
+        *,
+        tiles: bool = True,
+        hog_min_score: float | None = None,
+        skin_fallback: bool = True,
     ) -> Measurements:
         """Run the detectors on a BGR image and return faces (largest first), exposure scores and blur."""
         h, w = bgr.shape[:2]
@@ -380,7 +387,7 @@ class LocalInspector:
             hog = self._hog(bgr, hog_min_score)
             if hog:
                 confirmed = [_Face([max(hog, key=lambda c: c.score)])]
-        if not confirmed:
+        if not confirmed and skin_fallback:
             skin = [
                 g
                 for g in groups
@@ -408,7 +415,13 @@ class LocalInspector:
     def inspect(self, image: Path, painting: Painting, checks: ChecksSettings) -> Verdict:
         rgb = load_image(image)
         bgr: UInt8Array = cv2.cvtColor(np.asarray(rgb, dtype=np.uint8), cv2.COLOR_RGB2BGR)
-        m = self.measure(bgr, checks.face_score_min, tiles=checks.tile_faces, hog_min_score=checks.hog_min_score)
+        m = self.measure(
+            bgr,
+            checks.face_score_min,
+            tiles=checks.tile_faces,
+            hog_min_score=checks.hog_min_score,
+            skin_fallback=checks.skin_fallback_face,
+        )
         reasons: list[str] = []
         results: list[Check] = []
 
