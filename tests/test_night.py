@@ -79,6 +79,10 @@ def test_night_runs_step_major_and_records_every_attempt(tmp_path: Path, paintin
     }, status
     aborted = next(i for i in status["items"] if i["state"] == "ABORTED")
     assert "no person" in aborted["reason"] or "face" in aborted["reason"]
+    sitters = {i["painting"]: i["sitter"] for i in status["items"]}
+    assert sitters["vermeer_girl-with-a-pearl-earring"]["gender"] == "female"
+    assert sitters["vermeer_girl-with-a-pearl-earring"]["source"] == "title"
+    assert sitters["rembrandt_self-portrait-with-two-circles"]["gender"] == "male"
     rows = _attempt_rows(cfg.parent / "vivant.db")
     _check_step_major(rows)
     done = [(r[0], r[1], r[2]) for r in rows if r[3] == "SUCCEEDED"]

