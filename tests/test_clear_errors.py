@@ -92,7 +92,7 @@ def test_review_item_json_with_a_huge_id_is_404(tmp_path: Path) -> None:
 
     cfg = _workspace(tmp_path)
     settings = Settings().resolved(cfg.parent)
-    with TestClient(create_app(settings, settings.database, None)) as client:
+    with TestClient(create_app(settings, settings.database, None), base_url="http://127.0.0.1:8765") as client:
         response = client.get("/items/1180591620717411303424.json")
     assert response.status_code == 404
 

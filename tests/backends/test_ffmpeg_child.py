@@ -37,11 +37,13 @@ def _children(pid: int) -> list[int]:
 
 
 def _encoders(pid: int) -> list[int]:
-    """The parent's children that are ffmpeg already (not a fork still about to exec)."""
+    """The parent's children that are the long encode already (not a fork still about to exec, nor the short
+    `ffmpeg -version` that finding the binary may run first)."""
     out = []
     for child in _children(pid):
         try:
-            if b"ffmpeg" in Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[0]:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            if b"ffmpeg" in argv[0] and b"anullsrc=r=8000:cl=mono" in argv:
                 out.append(child)
         except OSError:
             continue
