@@ -2,17 +2,22 @@
 
 Commands are argument lists, never shell strings. The runner logs the exact command, parses
 ``-progress pipe:1`` into progress callbacks, kills the child when interrupted, and raises
-:class:`~vivant.errors.FFmpegError` carrying the tail of stderr. Outputs should be written to a temporary
-name and moved into place by the caller (the engine does this for step folders).
+:class:`~vivant.errors.FFmpegError` carrying the tail of stderr. Every child dies with this process (Linux:
+``PR_SET_PDEATHSIG``), so a ``kill -9`` of a night leaves no encoder running beside the resumed one.
+Outputs should be written to a temporary name and moved into place by the caller (the engine does this for
+step folders).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
 import shlex
+import signal
 import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -37,6 +42,37 @@ def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+@cache
+def _prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return fn
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when this process dies (even by SIGKILL), or None where
+    the platform has no such thing. Linux sends it when the *thread* that started the child ends: call it from
+    the thread that waits for the child (as :func:`run` and :class:`FrameWriter` do)."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def set_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return set_death_signal
 
 
 def _disk_full(stderr: str) -> bool:
@@ -67,6 +103,7 @@ def run(
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=die_with_parent(),
     )
 
     def read_stderr() -> None:
@@ -137,8 +174,9 @@ class FrameWriter:
     def __enter__(self) -> FrameWriter:
         log.debug("ffmpeg: %s", shlex.join(self.cmd))
         self._proc = subprocess.Popen(
-            self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+            self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent(),
+        )  # fmt: skip
         return self
 
     def write(self, frame: bytes | bytearray | memoryview) -> None:
@@ -195,6 +233,7 @@ def probe(path: Path) -> MediaInfo:
         text=True,
         errors="replace",
         check=False,
+        preexec_fn=die_with_parent(),
     )
     err = proc.stderr
     if proc.returncode != 0 and "Duration" not in err:
