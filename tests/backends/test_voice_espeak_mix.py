@@ -1,0 +1,64 @@
+"""espeak-ng's two copies in one process: ``espeakng-loader``'s (espeak voices, piper's phonemes) and Debian's
+(MBROLA). A process holds only one ``libespeak-ng.so.1``, so a night that speaks English with espeak then French
+with MBROLA (or the other way round) must still get both voices: MBROLA runs in a child process.
+
+Each order runs in a fresh Python process, since which copy loads first is the whole point (this test process
+may already hold one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vivant.backends.local.voice import installed
+
+pytestmark = pytest.mark.skipif(
+    not (installed("mbrola:fr1") and installed("mbrola:fr4")),
+    reason="Debian's mbrola-fr1/fr4 are not installed (.ci/run installs them)",
+)
+
+EN = "Hello, I am Lady Agnew, and my painter caught me resting in a chair by the window."
+FR = "Bonjour, je suis Madame Cézanne, et mon mari m'a peinte assise dans un fauteuil rouge."
+
+SCRIPT = """
+import json, sys
+from pathlib import Path
+from vivant.backends.local.voice import EspeakVoice, MbrolaVoice, median_f0, read_wav
+order, folder, en, fr = sys.argv[1], Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+voices = {"espeak": (EspeakVoice("en-us"), en, "en"), "fr4": (MbrolaVoice("fr4"), fr, "fr"),
+          "fr1": (MbrolaVoice("fr1"), fr, "fr"), "espeak-fr": (EspeakVoice("fr"), fr, "fr")}
+out = {}
+for key in order.split(","):
+    voice, text, lang = voices[key]
+    wav = folder / f"{key}.wav"
+    timings = voice.speak(text, lang, wav)
+    samples = read_wav(wav)
+    out[key] = {"words": [t.word for t in timings], "seconds": len(samples) / 22050,
+                "timed": sum(t.end > t.start for t in timings), "f0": median_f0(samples)}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("order", ["espeak,fr4,fr1,espeak-fr", "fr4,espeak,fr1,espeak-fr"])
+def test_espeak_and_mbrola_speak_in_one_process_in_either_order(order: str, tmp_path: Path) -> None:
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, order, str(tmp_path), EN, FR],
+        capture_output=True, text=True, timeout=180, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    for key in order.split(","):
+        text = EN if key == "espeak" else FR
+        assert got[key]["words"] == text.split(), key
+        assert got[key]["seconds"] > 2.0, (key, got[key])
+        assert got[key]["timed"] >= 0.9 * len(text.split()), (key, got[key])
+    # Both MBROLA voices are themselves: the woman is measured higher than the man.
+    assert got["fr4"]["f0"] > got["fr1"]["f0"] * 1.3, got
