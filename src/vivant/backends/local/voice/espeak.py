@@ -3,25 +3,23 @@
 * :class:`EspeakVoice` drives the ``libespeak-ng`` shipped by ``espeakng-loader`` (any language, robotic, hence
   ``degraded``) in synchronous mode; word timings come from espeak's WORD events.
 * :class:`MbrolaVoice` drives Debian's ``libespeak-ng.so.1`` (package ``libespeak-ng1``, with its ``mb-*``
-  voices) which hands espeak's phonemes and their exact durations to the ``mbrola`` program (packages
-  ``mbrola`` and ``mbrola-fr1`` / ``mbrola-fr4``); the WORD events time the words the same way. The MBROLA
+  voices) in a child process (:mod:`.espeak_lib`: one process holds only one ``libespeak-ng.so.1``); it hands
+  espeak's phonemes and their exact durations to the ``mbrola`` program (packages ``mbrola`` and
+  ``mbrola-fr1`` / ``mbrola-fr4``); the WORD events time the words the same way. The MBROLA
   voices may not be used commercially (their licence): see the README.
 
-espeak-ng has process-wide state, so every use goes through one module lock and each library is initialised
-once per process.
+espeak-ng has process-wide state, so every use of the in-process copy goes through one module lock and it is
+initialised once per process.
 """
 
 from __future__ import annotations
 
-import ctypes
 import ctypes.util
 import logging
 import shutil
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -36,144 +34,14 @@ from vivant.backends.local.voice.common import (
     word_spans,
     write_wav,
 )
+from vivant.backends.local.voice.espeak_lib import Espeak, speak_in_child
 from vivant.errors import StepError
 from vivant.roles import Gender, WordTiming
 
 log = logging.getLogger(__name__)
 
-_AUDIO_OUTPUT_SYNCHRONOUS = 2
-_INITIALIZE_DONT_EXIT = 0x8000
-_POS_CHARACTER = 1
-_CHARS_UTF8 = 1
-_EVENT_LIST_TERMINATED = 0
-_EVENT_WORD = 1
-_PARAM_RATE = 1
-_PARAM_VOLUME = 2
-
-
-class _EspeakEvent(ctypes.Structure):
-    """``espeak_EVENT`` of speak_lib.h."""
-
-    _fields_ = (
-        ("type", ctypes.c_int),
-        ("unique_identifier", ctypes.c_uint),
-        ("text_position", ctypes.c_int),
-        ("length", ctypes.c_int),
-        ("audio_position", ctypes.c_int),
-        ("sample", ctypes.c_int),
-        ("user_data", ctypes.c_void_p),
-        ("id", ctypes.c_char * 8),
-    )
-
-
-_SynthCallback = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_EspeakEvent)
-)
-
-
-@dataclass
-class _Collector:
-    pcm: list[bytes]
-    words: list[tuple[int, int, int]]
-    """(text_position 1-based in characters, length, sample) of each WORD event."""
-
-
-class _Espeak:
-    """The process-wide espeak-ng library: loaded and initialised once; use only under :data:`_LOCK`."""
-
-    def __init__(self, lib_path: str, data_path: str | None) -> None:
-        try:
-            lib = ctypes.CDLL(lib_path)
-        except OSError as e:
-            raise StepError(f"cannot load the espeak-ng library {lib_path}: {e}") from e
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        lib.espeak_Initialize.restype = ctypes.c_int
-        lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
-        lib.espeak_SetSynthCallback.restype = None
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetVoiceByName.restype = ctypes.c_int
-        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_SetParameter.restype = ctypes.c_int
-        lib.espeak_Synth.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_size_t,
-            ctypes.c_uint,
-            ctypes.c_int,
-            ctypes.c_uint,
-            ctypes.c_uint,
-            ctypes.POINTER(ctypes.c_uint),
-            ctypes.c_void_p,
-        ]
-        lib.espeak_Synth.restype = ctypes.c_int
-        lib.espeak_Synchronize.argtypes = []
-        lib.espeak_Synchronize.restype = ctypes.c_int
-        lib.espeak_ng_GetSampleRate.argtypes = []
-        lib.espeak_ng_GetSampleRate.restype = ctypes.c_int
-        t0 = time.perf_counter()
-        path = data_path.encode() if data_path else None
-        rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, path, _INITIALIZE_DONT_EXIT)
-        if rate <= 0:
-            where = data_path or "its default folder"
-            raise StepError(f"espeak-ng failed to initialise with the data in {where} (code {rate})")
-        self.lib = lib
-        self.sample_rate = rate
-        self.collector: _Collector | None = None
-        self._callback = _SynthCallback(self._on_synth)  # kept referenced for the life of the process
-        lib.espeak_SetSynthCallback(self._callback)
-        self.voice: str | None = None
-        self.init_seconds = time.perf_counter() - t0
-        log.info("espeak-ng: initialised at %d Hz in %.3f s (%s)", rate, self.init_seconds, lib_path)
-
-    def _on_synth(self, wav: Any, numsamples: int, events: Any) -> int:
-        col = self.collector
-        if col is None:
-            return 1
-        try:
-            if numsamples > 0 and wav:
-                col.pcm.append(ctypes.string_at(wav, numsamples * 2))
-            i = 0
-            while events[i].type != _EVENT_LIST_TERMINATED:
-                ev = events[i]
-                if ev.type == _EVENT_WORD:
-                    col.words.append((ev.text_position, ev.length, ev.sample))
-                i += 1
-        except Exception:  # never let an exception cross the C boundary
-            log.exception("espeak-ng: synth callback failed")
-            return 1
-        return 0
-
-    def set_voice(self, voice: str) -> None:
-        if voice == self.voice:
-            return
-        err = self.lib.espeak_SetVoiceByName(voice.encode())
-        if err != 0:
-            self.voice = None
-            raise StepError(f"espeak-ng has no voice {voice!r} (error {err})")
-        self.voice = voice
-        self.sample_rate = self.lib.espeak_ng_GetSampleRate()  # MBROLA voices speak at their own rate
-
-    def synth(self, text: str, rate: int, volume: int = 100) -> _Collector:
-        err = self.lib.espeak_SetParameter(_PARAM_RATE, rate, 0) or self.lib.espeak_SetParameter(
-            _PARAM_VOLUME, volume, 0
-        )
-        if err != 0:
-            raise StepError(f"espeak-ng refused the rate {rate} (error {err})")
-        data = text.encode("utf-8") + b"\0"
-        buf = ctypes.create_string_buffer(data, len(data))
-        self.collector = col = _Collector(pcm=[], words=[])
-        try:
-            err = self.lib.espeak_Synth(buf, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
-            if err == 0:
-                err = self.lib.espeak_Synchronize()
-        finally:
-            self.collector = None
-        if err != 0:
-            raise StepError(f"espeak-ng failed to synthesise {text[:40]!r} (error {err})")
-        return col
-
-
 _LOCK = threading.Lock()
-_ENGINES: dict[str, _Espeak] = {}
+_ENGINES: dict[str, Espeak] = {}
 
 
 def _bundled_paths() -> tuple[str, str]:
@@ -200,18 +68,12 @@ def system_espeak_library() -> str | None:
     return None
 
 
-def _engine(system: bool = False) -> _Espeak:
-    """The initialised espeak-ng library, the bundled one or Debian's (call with :data:`_LOCK` held)."""
-    key = "system" if system else "bundled"
-    if key not in _ENGINES:
-        if system:
-            lib = system_espeak_library()
-            if lib is None:
-                raise StepError("Debian's espeak-ng library is missing (apt-get install espeak-ng)")
-            _ENGINES[key] = _Espeak(lib, None)
-        else:
-            _ENGINES[key] = _Espeak(*_bundled_paths())
-    return _ENGINES[key]
+def _engine() -> Espeak:
+    """The in-process espeak-ng, ``espeakng-loader``'s (call with :data:`_LOCK` held). Debian's never loads in
+    this process: the first ``libespeak-ng.so.1`` loaded would serve both, with one data folder."""
+    if "bundled" not in _ENGINES:
+        _ENGINES["bundled"] = Espeak(*_bundled_paths())
+    return _ENGINES["bundled"]
 
 
 _SPEAKABLE = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
@@ -242,18 +104,24 @@ class EspeakVoice:
     def init_seconds() -> float:
         """Load and initialise the library now (once per process); return the time that took."""
         with _LOCK:
-            return _engine(False).init_seconds
+            return _engine().init_seconds
 
     def speak(self, text: str, language: str, out_wav: Path) -> list[WordTiming]:
         """Speak ``text`` with this espeak voice into ``out_wav``; return one timing per word of ``text``."""
         words = check_text(text)
         spoken = text.translate(_SPEAKABLE)
         t0 = time.perf_counter()
-        with _LOCK:
-            engine = _engine(self.system)
-            engine.set_voice(self.voice)
-            col = engine.synth(spoken, self.rate, self.volume)
-            rate = engine.sample_rate
+        if self.system:
+            lib = system_espeak_library()
+            if lib is None:
+                raise StepError("Debian's espeak-ng library is missing (apt-get install espeak-ng)")
+            rate, col = speak_in_child(lib, None, self.voice, spoken, self.rate, self.volume)
+        else:
+            with _LOCK:
+                engine = _engine()
+                engine.set_voice(self.voice)
+                col = engine.synth(spoken, self.rate, self.volume)
+                rate = engine.sample_rate
         raw = np.frombuffer(b"".join(col.pcm), dtype="<i2").astype(np.int16)
         if raw.size == 0:
             raise StepError(f"espeak-ng ({self.voice}) produced no audio for {text[:60]!r}")
@@ -313,7 +181,8 @@ def mbrola_installed(name: str) -> bool:
 
 
 class MbrolaVoice(EspeakVoice):
-    """An MBROLA diphone voice (``fr1`` male, ``fr4`` female...) spoken through Debian's espeak-ng: intelligible
+    """An MBROLA diphone voice (``fr1`` male, ``fr4`` female...) spoken through Debian's espeak-ng (in a child
+    process): intelligible
     French; word times from espeak's WORD events (MBROLA plays espeak's phonemes with their exact durations)."""
 
     degraded = False

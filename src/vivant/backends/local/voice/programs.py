@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from vivant.backends.ffmpeg import die_with_parent
 from vivant.backends.local.voice.common import Measure, check_text, estimate_timings, read_wav, write_wav
 from vivant.backends.local.voice.heard import heard_timings
 from vivant.errors import StepError
@@ -62,7 +63,9 @@ class ProgramVoice:
             text_file.write_text(plain + "\n", encoding="utf-8")
             cmd = [exe, *self.command(plain, text_file, raw)[1:]]
             try:
-                done = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, check=False)
+                done = subprocess.run(
+                    cmd, capture_output=True, timeout=TIMEOUT, check=False, preexec_fn=die_with_parent()
+                )
             except subprocess.TimeoutExpired:
                 raise StepError(f"{self.name}: {self.program} took more than {TIMEOUT:g} s") from None
             except OSError as e:
