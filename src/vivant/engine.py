@@ -117,6 +117,8 @@ class Engine:
         self.sleep = sleep
         self.monotonic = monotonic
         self._per_language = frozenset(s.name for s in self.steps if s.per_language)
+        # the step whose video and thumbnail are copied into pool/ (QA runs after it)
+        self._pool_step = next((s for s in self.steps if s.name == "final"), self.steps[-1])
 
     # -- events -------------------------------------------------------------------------------------------------
     def _emit(self, kind: EventKind, batch_id: int | None, *, item: ItemRow | None = None, painting: str = "",
@@ -363,7 +365,7 @@ class Engine:
                    language=unit.lang, attempt=unit.attempt.number, seconds=round(wall, 3), backend=result.backend,
                    degraded=result.degraded, refused=result.refused, status=status.value,
                    queue_wait=queue_wait, compute=compute)  # fmt: skip
-        if unit.step is self.steps[-1] and not result.refused:
+        if unit.step is self._pool_step and not result.refused:
             self._pool(batch_id, unit.painting, unit.lang, artifacts)
         return UnitOutcome(ok=True, refused=result.refused)
 

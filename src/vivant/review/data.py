@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from vivant.states import ItemState
-from vivant.steps import STEPS
+from vivant.steps import BY_NAME, STEPS
 from vivant.store import ArtifactRow, Store
 
 log = logging.getLogger(__name__)
 
-FINAL_STEP = STEPS[-1].number
+FINAL_STEP = BY_NAME["final"].number
 MEDIA_KINDS = {"video": "video/mp4", "thumbnail": "image/jpeg"}
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
