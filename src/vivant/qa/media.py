@@ -121,7 +121,7 @@ def r128(path: Path) -> R128:
 
 def envelope_db(mono: np.ndarray, hop: float, rate: int = AUDIO_RATE) -> np.ndarray:
     """RMS level in dBFS of consecutive windows of ``hop`` seconds."""
-    n = int(round(hop * rate))
+    n = round(hop * rate)
     count = mono.size // n
     if count == 0:
         return np.zeros(0)

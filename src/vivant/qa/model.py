@@ -47,7 +47,9 @@ class Check(BaseModel):
     """Where in the video (seconds) the problem is, for its picture."""
 
     def line(self) -> str:
-        value = f"{self.value:.3g}" if isinstance(self.value, float) else str(self.value if self.value is not None else "-")
+        value = (
+            f"{self.value:.3g}" if isinstance(self.value, float) else str(self.value if self.value is not None else "-")
+        )
         unit = f" {self.unit}" if self.unit and self.value is not None else ""
         rule = f" (limit {self.threshold})" if self.threshold else ""
         more = f": {self.detail}" if self.detail else ""

