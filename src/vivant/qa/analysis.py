@@ -112,17 +112,48 @@ def find_face(frame: np.ndarray) -> tuple[int, int, int, int] | None:
     return None
 
 
-def face_windows(big: np.ndarray, fps: float, span: Span, window: float = 2.0) -> tuple[float, float | None]:
+def _template_found(frame: np.ndarray, ref: np.ndarray, box: tuple[int, int, int, int], min_score: float) -> bool:
+    """Whether the face patch ``ref`` (found at ``box`` in another frame) is still near there in ``frame``."""
+    import cv2
+
+    x, y, w, h = box
+    m = max(w, h) // 2
+    x0, y0 = max(0, x - m), max(0, y - m)
+    region = frame[y0 : min(frame.shape[0], y + h + m), x0 : min(frame.shape[1], x + w + m)]
+    if region.shape[0] < ref.shape[0] or region.shape[1] < ref.shape[1] or float(region.std()) < 2.0:
+        return False
+    score = cv2.matchTemplate(region, ref, cv2.TM_CCOEFF_NORMED)
+    return bool(float(score.max()) >= min_score)
+
+
+def face_windows(big: np.ndarray, fps: float, span: Span, window: float = 2.0,
+                 min_score: float = 0.5) -> tuple[float, float | None]:  # fmt: skip
     """Share of the ``window``-second stretches of ``span`` in which some sampled frame (``big``, ``fps`` frames
-    a second) shows a face, and the time of the first stretch without one."""
+    a second) shows a face, and the time of the first stretch without one.
+
+    A face counts when the face last found is still there (template match), else when a Haar cascade finds one:
+    painted faces turned aside are missed by the cascades in some frames, and the cascades are slow.
+    """
     if span.length <= 0 or big.shape[0] == 0:
         return 0.0, None
     edges = np.arange(span.start, span.end, window)
+    ref: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
     hits, first_missing = 0, None
     for t0 in edges:
         t1 = min(t0 + window, span.end)
-        idx = range(int(np.ceil(t0 * fps)), min(int(np.ceil(t1 * fps)), big.shape[0]))
-        if any(find_face(big[i]) is not None for i in idx):
+        present = False
+        for i in range(int(np.ceil(t0 * fps)), min(int(np.ceil(t1 * fps)), big.shape[0])):
+            # the template first (cheap); the cascades only where it is lost
+            if ref is not None and _template_found(big[i], ref[0], ref[1], min_score):
+                present = True
+                break
+            box = find_face(big[i])
+            if box is not None:
+                x, y, w, h = box
+                ref = (big[i][y : y + h, x : x + w].copy(), box)
+                present = True
+                break
+        if present:
             hits += 1
         elif first_missing is None:
             first_missing = float(t0 + (t1 - t0) / 2)

@@ -56,7 +56,9 @@ def streams(path: Path) -> Streams:
     a = re.search(r"Stream #\S+.*?: Audio: (\w+)", err)
     d = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", err)
     duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + float(d.group(3)) if d else 0.0
-    tag = re.search(r"^\s+language\s*:\s*(\w+)", err, re.MULTILINE)
+    tag = re.search(r"Stream #[^(\n]*\((\w+)\)[^\n]*: Audio:", err) or re.search(
+        r"^\s+language\s*:\s*(\w+)", err, re.MULTILINE
+    )
     return Streams(
         path=path, size_bytes=size, duration=duration, width=int(v.group(2)), height=int(v.group(3)),
         fps=float(fps_m.group(1)) if fps_m else 0.0, video_codec=v.group(1),

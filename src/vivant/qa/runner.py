@@ -286,6 +286,7 @@ def _speech_checks(
     q = settings.qa
     names = (
         ("wer", "speech"),
+        ("words_heard", "speech"),
         ("language", "speech"),
         ("subtitle_coverage", "subtitles"),
         ("subtitle_timing", "subtitles"),
@@ -324,8 +325,19 @@ def _speech_checks(
                 detail=f"heard: {heard.text[:160]}",
             )
         )
+        share = len(speech.tokens(heard.text)) / max(1, len(speech.tokens(inputs.script)))
+        out.append(
+            Check(
+                name="words_heard",
+                group="speech",
+                verdict=_ok(share >= q.min_words_heard),
+                value=round(share, 3),
+                threshold=f">= {q.min_words_heard:g}",
+                detail="words heard / words in the script",
+            )
+        )
     else:
-        out.append(Check(name="wer", group="speech", verdict="skip", detail="no script given"))
+        out += [Check(name=n, group="speech", verdict="skip", detail="no script given") for n in ("wer", "words_heard")]
     if language:
         p = heard.expected_probability
         out.append(
