@@ -55,13 +55,16 @@ def longest_silence(env_db: np.ndarray, span: Span, level: float, drop_db: float
     return best, at
 
 
-def black_runs(frames: np.ndarray, fps: float, *, pixel_max: int = 32, share: float = 0.98) -> list[Span]:
-    """Stretches where at least ``share`` of the pixels are darker than ``pixel_max`` (like ffmpeg blackdetect)."""
+def black_frames(frames: np.ndarray, *, pixel_max: int = 32, share: float = 0.98) -> np.ndarray:
+    """Per frame: at least ``share`` of the pixels are darker than ``pixel_max`` (like ffmpeg blackdetect)."""
     if frames.shape[0] == 0:
-        return []
-    small = frames[:, ::4, ::4]
-    dark = (small < pixel_max).mean(axis=(1, 2)) >= share
-    return [Span(s / fps, e / fps) for s, e in runs(dark)]
+        return np.zeros(0, bool)
+    return np.asarray((frames[:, ::4, ::4] < pixel_max).mean(axis=(1, 2)) >= share)
+
+
+def black_runs(frames: np.ndarray, fps: float) -> list[Span]:
+    """Stretches of black frames."""
+    return [Span(s / fps, e / fps) for s, e in runs(black_frames(frames))]
 
 
 def motion(frames: np.ndarray) -> np.ndarray:
@@ -75,7 +78,7 @@ def motion(frames: np.ndarray) -> np.ndarray:
 def frozen_runs(frames: np.ndarray, fps: float, span: Span, *, max_diff: float = 0.01) -> list[Span]:
     """Stretches inside ``span`` where the picture does not change (frame differences under ``max_diff``)."""
     m = motion(frames)
-    still = m < max_diff
+    still = (m < max_diff) & ~black_frames(frames)  # a black stretch is the black check's finding
     out = []
     for s, e in runs(still):
         # a still run of k changed-nothing frames means k+1 identical frames: it lasts from s-1 to e
