@@ -173,7 +173,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/qa-demo"))
     parser.add_argument("--per-strength", type=int, default=2, help="videos each defect strength is injected in")
-    parser.add_argument("--only", default="", help="run only the kinds whose name contains this")
+    parser.add_argument("--only", default="", help="inject only the kinds whose name contains this")
+    parser.add_argument("--no-clean", action="store_true", help="skip the clean videos (false alarms)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cfg = args.workspace / "vivant.toml"
@@ -194,7 +195,7 @@ def main() -> int:
 
     print(f"{len(videos)} clean videos from {args.workspace / 'pool'}")
     false_alarms = 0
-    if not args.only:
+    if not args.no_clean:
         for c in videos:
             r = timed(c, c.video, c.subtitles)
             false_alarms += not r.passed
@@ -231,7 +232,7 @@ def main() -> int:
     if total:
         print(f"\ndetected {total_detected}/{total} = {100 * total_detected / total:.1f}% of the injected defects "
               f"(kinds above the tolerances)")  # fmt: skip
-    if not args.only:
+    if not args.no_clean:
         print(f"false alarms: {false_alarms}/{len(videos)} clean videos")
     if video_seconds:
         print(f"QA time: {qa_seconds:.1f} s for {video_seconds:.1f} s of video = "

@@ -133,7 +133,7 @@ class QASettings(_Section):
     max_fps: Annotated[float, Field(gt=0)] = 61.0
     max_black_seconds: Annotated[float, Field(ge=0)] = 0.4
     """Longest black stretch allowed (a 0.5 s black segment is refused)."""
-    max_frozen_seconds: Annotated[float, Field(ge=0)] = 0.4
+    max_frozen_seconds: Annotated[float, Field(ge=0)] = 0.3
     """Frozen picture allowed inside the moving part (the narration)."""
     min_face_share: Annotated[float, Field(ge=0, le=1)] = 0.8
     """Share of the talking part's sampled frames in which a face is found."""
@@ -777,7 +777,7 @@ final = "local"
 # enabled = true
 # min_fps = 14.0
 # max_black_seconds = 0.4       # black picture (0.5 s is refused)
-# max_frozen_seconds = 0.4      # frozen picture while the portrait speaks
+# max_frozen_seconds = 0.3      # frozen picture while the portrait speaks (0.5 s is refused)
 # min_face_share = 0.8          # share of the talking part with a face found
 # loudness_tolerance_lu = 2.0   # integrated loudness vs render.loudness_lufs
 # max_true_peak_db = -1.0
