@@ -158,7 +158,7 @@ KINDS: dict[str, tuple[Injector, list[float], str]] = {
     "noise instead of voice": (noise, [1], ""),
     "subtitles shifted (s)": (shift_subtitles, [-1.0, 1.0], "s"),
     "truncated (share kept)": (truncate, [0.5, 0.75, 0.9], ""),
-    "silence gap (s)": (silence_gap, [1.0, 1.5, 2.0], "s"),
+    "silence gap (s)": (silence_gap, [1.5, 2.0, 3.0], "s"),
 }
 BELOW_TOLERANCE: dict[str, tuple[Injector, list[float]]] = {
     "audio delayed (ms), under the 120 ms tolerance": (delay, [80])
@@ -173,7 +173,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/qa-demo"))
     parser.add_argument("--per-strength", type=int, default=2, help="videos each defect strength is injected in")
-    parser.add_argument("--only", default="", help="inject only the kinds whose name contains this")
+    parser.add_argument("--only", default="", help="inject only the kinds whose name contains one of these (comma-separated)")
     parser.add_argument("--no-clean", action="store_true", help="skip the clean videos (false alarms)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -209,7 +209,7 @@ def main() -> int:
         work = Path(tmp)
         print(f"\n{'defect':48} {'strength':>8} {'detected':>9}  caught by")
         for kind, (inject, strengths, unit) in kinds.items():
-            if args.only and args.only not in kind:
+            if args.only and not any(o.strip() and o.strip() in kind for o in args.only.split(",")):
                 continue
             for strength in strengths:
                 detected, n, caught = 0, 0, set()
