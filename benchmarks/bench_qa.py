@@ -173,7 +173,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/qa-demo"))
     parser.add_argument("--per-strength", type=int, default=2, help="videos each defect strength is injected in")
-    parser.add_argument("--only", default="", help="inject only kinds whose name contains one of these (comma-separated)")
+    parser.add_argument("--only", default="", help="inject only kinds containing one of these (comma-separated)")
     parser.add_argument("--no-clean", action="store_true", help="skip the clean videos (false alarms)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
