@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -183,13 +185,18 @@ def main() -> int:
     if not videos:
         print(f"{args.workspace}: no finished videos in pool/ (run `vivant demo --workspace` first)")
         return 2
-    qa_seconds = video_seconds = 0.0
+    qa_seconds = qa_cpu = video_seconds = 0.0
+
+    def cpu() -> float:
+        own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
     def timed(c: Clean, video: Path, subs: Path) -> QAReport:
-        nonlocal qa_seconds, video_seconds
-        t = time.perf_counter()
+        nonlocal qa_seconds, qa_cpu, video_seconds
+        t, c0 = time.perf_counter(), cpu()
         r = check(c, video, subs, settings)
         qa_seconds += time.perf_counter() - t
+        qa_cpu += cpu() - c0
         video_seconds += r.duration
         return r
 
@@ -236,7 +243,8 @@ def main() -> int:
         print(f"false alarms: {false_alarms}/{len(videos)} clean videos")
     if video_seconds:
         print(f"QA time: {qa_seconds:.1f} s for {video_seconds:.1f} s of video = "
-              f"{qa_seconds / video_seconds * 60:.1f} s per minute of video")  # fmt: skip
+              f"{qa_seconds / video_seconds * 60:.1f} s of wall clock per minute of video, "
+              f"{qa_cpu / video_seconds * 60:.1f} CPU-s per minute (load {os.getloadavg()[0]:.1f})")  # fmt: skip
     return 0
 
 
