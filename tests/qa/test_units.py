@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vivant.errors import InputError
 from vivant.qa import Check, QAReport
 from vivant.qa.analysis import Span, longest_silence, narration_span, runs
 from vivant.qa.speech import wer
@@ -42,7 +43,7 @@ def test_subtitles_against_heard_words(tmp_path: Path) -> None:
     assert late.lag == pytest.approx(1.0, abs=0.05) and late.coverage < 1.0
     bad = tmp_path / "bad.ass"
     bad.write_text("[Events]\n", encoding="utf-8")
-    with pytest.raises(Exception, match="no Dialogue event"):
+    with pytest.raises(InputError, match="no Dialogue event"):
         read_ass(bad)
 
 
