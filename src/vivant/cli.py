@@ -491,6 +491,10 @@ def redo(
     from vivant.engine import Engine
     from vivant.steps import find_step
 
+    try:
+        chosen = find_step(from_step) if from_step is not None else None
+    except KeyError as e:
+        raise VivantError(f"--from: {e.args[0]}") from None
     with _open(config, verbose) as ws:
         item_id = find_item_for_redo(ws.store, painting, batch)
         from vivant.qa import results
@@ -501,12 +505,9 @@ def redo(
             causes = sorted({c for r in failed.values() for c in r.causes()})
             console.print(f"{painting}: QA failed ({', '.join(causes)}); it suggests redoing from step "
                           f"{find_step(suggested).label}")  # fmt: skip
-        if from_step is None and suggested is None:
+        if chosen is None and suggested is None:
             raise VivantError(f"{painting}: --from is needed (QA found nothing to suggest a step from)")
-        try:
-            step = find_step(from_step if from_step is not None else suggested)  # type: ignore[arg-type]
-        except KeyError as e:
-            raise VivantError(f"--from: {e.args[0]}") from None
+        step = chosen if chosen is not None else find_step(suggested)  # type: ignore[arg-type]
         Engine(ws.store, ws.settings).redo(item_id, step)
         item = ws.store.item(item_id)
         console.print(f"{painting}: REDO from step {step.label} in batch {item.batch_id}")
