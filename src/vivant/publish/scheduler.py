@@ -172,8 +172,17 @@ class Publisher:
     # -- planning -----------------------------------------------------------------------------------------------
     def channels(self, item_id: int) -> list[tuple[str, str]]:
         wanted = self.settings.publish.languages
-        langs = [lang for lang in pool.languages(self.store, item_id) if not wanted or lang in wanted]
+        refused = self.qa_refused(item_id)
+        langs = [lang for lang in pool.languages(self.store, item_id)
+                 if (not wanted or lang in wanted) and lang not in refused]  # fmt: skip
         return [(platform, lang) for platform in self.settings.publish.platforms for lang in langs]
+
+    def qa_refused(self, item_id: int) -> dict[str, list[str]]:
+        """Languages whose video failed the automatic QA (step 10), with the failed checks: never published."""
+        from vivant.qa import results
+
+        failed = results.failed(self.store, self.settings.workspace, item_id)
+        return {lang: r.causes() for lang, r in failed.items()}
 
     def approved_queue(self) -> list[int]:
         """Approved items, oldest approval first."""
@@ -283,6 +292,13 @@ class Publisher:
     def post(self, row: PostRow, today: str, summary: PassSummary) -> None:
         now = self.clock()
         where = f"{row.platform} [{row.language}] item {row.item_id}"
+        refused = self.qa_refused(row.item_id).get(row.language)
+        if refused is not None:
+            reason = f"refused: the video failed automatic QA ({', '.join(refused)})"
+            log.warning("%s: %s", where, reason)
+            self.store.finish_post(row.id, "CANCELLED", error=reason)
+            summary.failed.append({"post": row.id, "platform": row.platform, "error": reason})
+            return
         try:
             job = self._job(row, now)
             adapter = self.adapter(row.platform)

@@ -20,7 +20,7 @@ from vivant.config import Settings
 from vivant.events import NOTICES
 from vivant.report.energy import Cost, Meter, cost_of, default_reader
 from vivant.report.metrics import Figures, Headline, Inputs, StepInfo, compute_figures
-from vivant.store import Store
+from vivant.store import ItemRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,18 @@ def measured_energy(store: Store, batch_id: int) -> dict[str, tuple[float, str]]
     return out
 
 
+def _qa_failures(store: Store, settings: Settings, items: list[ItemRow]) -> dict[int, dict[str, list[str]]]:
+    """Item -> language -> the QA checks its video failed (step 10), for the automatic rejections by cause."""
+    from vivant.qa import results
+
+    out: dict[int, dict[str, list[str]]] = {}
+    for item in items:
+        failed = results.failed(store, settings.workspace, item.id)
+        if failed:
+            out[item.id] = {lang: r.causes() for lang, r in failed.items()}
+    return out
+
+
 def _figures_and_cost(store: Store, settings: Settings, batch_id: int, now: float) -> tuple[Figures, Cost]:
     batch = store.batch(batch_id)
     items = store.items(batch_id)
@@ -65,9 +77,12 @@ def _figures_and_cost(store: Store, settings: Settings, batch_id: int, now: floa
         batch=batch, items=items, paintings=paintings, attempts=store.attempts(batch_id=batch_id),
         transitions={i.id: store.transitions(i.id) for i in items}, steps=steps, now=now,
         incidents=[(at, kind, data) for at, kind, _item, data in store.events(batch_id, kinds=NOTICES)],
+        qa_failures=_qa_failures(store, settings, items),
     )  # fmt: skip
     rs = settings.report
-    figures = compute_figures(inputs, gpu_resources=rs.gpu_resources, primary_resource=rs.primary_resource)
+    final = next((s.number for s in steps if s.name == "final"), None)
+    figures = compute_figures(inputs, gpu_resources=rs.gpu_resources, primary_resource=rs.primary_resource,
+                              final_step=final)  # fmt: skip
     return figures, cost_of(figures, rs, measured_energy(store, batch_id))
 
 

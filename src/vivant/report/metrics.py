@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -133,6 +133,10 @@ class Rejections(BaseModel):
     manual: float | None
     """Share of the reviewed paintings rejected at review; None until the review has seen one."""
     manual_count: int
+    qa_count: int = 0
+    """Videos (painting x language) held back by the automatic QA (step 10)."""
+    qa_causes: dict[str, int] = {}
+    """Failed QA check -> videos it held back."""
 
 
 class Headline(BaseModel):
@@ -206,6 +210,8 @@ class Inputs:
     now: float
     incidents: Sequence[tuple[float, str, dict[str, Any]]] = ()
     """(time, kind, data) of the batch's ``unit_resubmitted`` / ``endpoint_down`` / ``endpoint_up`` events."""
+    qa_failures: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+    """Item -> language -> the automatic QA checks (step 10) its video failed."""
 
 
 def duration(a: AttemptRow, now: float) -> float:
@@ -429,6 +435,8 @@ def compute_figures(
     rejections = Rejections(
         automatic=refused_at_0 / len(inp.items) if inp.items else None, automatic_count=refused_at_0,
         reviewed=len(reviewed), manual=rejected / len(reviewed) if reviewed else None, manual_count=rejected,
+        qa_count=sum(len(langs) for langs in inp.qa_failures.values()),
+        qa_causes=dict(Counter(c for langs in inp.qa_failures.values() for causes in langs.values() for c in causes)),
     )  # fmt: skip
     finals = [a for a in attempts if a.step == last_step and a.status == AttemptStatus.SUCCEEDED and not a.superseded]
     videos = len(finals)

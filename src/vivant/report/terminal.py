@@ -102,6 +102,9 @@ def _outcomes(report: Report) -> Text:
     manual = "not reviewed yet" if r.manual is None else f"{f.pct(r.manual)} ({r.manual_count} of {r.reviewed})"
     lines.append(f"rejections: automatic (step 0) {f.pct(r.automatic)} ({r.automatic_count} of {c.drawn}),"
                  f" manual (review) {manual}")  # fmt: skip
+    if r.qa_count:
+        causes = ", ".join(f"{k} ×{n}" for k, n in sorted(r.qa_causes.items(), key=lambda kv: -kv[1]))
+        lines.append(f"  automatic QA (step 10) held back {r.qa_count} video(s): {causes}")
     return Text("\n".join(lines))
 
 

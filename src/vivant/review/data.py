@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from vivant.states import ItemState
-from vivant.steps import STEPS
+from vivant.steps import BY_NAME, STEPS
 from vivant.store import ArtifactRow, Store
 
 log = logging.getLogger(__name__)
 
-FINAL_STEP = STEPS[-1].number
-MEDIA_KINDS = {"video": "video/mp4", "thumbnail": "image/jpeg"}
+FINAL_STEP = BY_NAME["final"].number
+MEDIA_KINDS = {"video": "video/mp4", "thumbnail": "image/jpeg", "qa": "image/png"}
+"""``qa``: the picture of the first problem QA found (step 10)."""
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 
@@ -30,6 +31,9 @@ class LanguageView:
     hashtags: list[str] = field(default_factory=list)
     sources: list[dict[str, str]] = field(default_factory=list)
     searched: list[str] = field(default_factory=list)
+    qa_failed: list[str] = field(default_factory=list)
+    """The failed QA checks, one readable line each (empty: QA passed or has not run)."""
+    qa_picture: bool = False
 
 
 @dataclass
@@ -46,6 +50,12 @@ class Card:
     verdict: dict[str, Any] | None
     cpu_steps: list[dict[str, Any]]
     decisions: list[dict[str, Any]]
+    qa_suggest: str = ""
+    """The step QA suggests redoing from ("6 lipsync"), when a video failed QA."""
+
+    @property
+    def qa_failed(self) -> bool:
+        return any(lang.qa_failed for lang in self.languages)
 
     @property
     def reviewable(self) -> bool:
@@ -69,6 +79,10 @@ def card(store: Store, item_id: int) -> Card:
     item = store.item(item_id)
     painting = store.painting(item.painting_id)
     batch = store.batch(item.batch_id)
+    from vivant.qa import results
+
+    workspace = store.path.parent
+    qa = results.reports(store, workspace, item.id)
     languages = []
     for lang in batch.languages:
         script = _read_json(store, store.artifacts(item.id, step=1, language=lang, kind="script")) or {}
@@ -94,9 +108,12 @@ def card(store: Store, item_id: int) -> Card:
                 hashtags=[str(h) for h in script.get("hashtags", [])],
                 sources=unique,
                 searched=[str(s) for s in research.get("searched", [])],
+                qa_failed=[c.line() for c in qa[lang].failed] if lang in qa else [],
+                qa_picture=bool(store.artifacts(item.id, step=results.QA_STEP, language=lang, kind="picture")),
             )
         )
     verdict = _read_json(store, store.artifacts(item.id, step=0, kind="verdict"))
+    redo = results.suggested_step(store, workspace, item.id)
     by_number = {s.number: s for s in STEPS}
     cpu: dict[int, dict[str, Any]] = {}
     for a in store.attempts(item_id=item.id, include_superseded=False):
@@ -118,6 +135,7 @@ def card(store: Store, item_id: int) -> Card:
         item_id=item.id, batch_id=item.batch_id, key=painting.key, title=painting.title, artist=painting.artist,
         year=painting.year, state=item.state.value, reason=item.reason, languages=languages, verdict=verdict,
         cpu_steps=[cpu[k] for k in sorted(cpu)], decisions=decisions,
+        qa_suggest=by_number[redo].label if redo is not None else "",
     )  # fmt: skip
 
 
@@ -125,6 +143,7 @@ def cards(store: Store, *, show_all: bool = False) -> list[Card]:
     """Paintings waiting for a decision (COMPLETE) first, then, with ``show_all``, those already decided or sent
     back (newest first)."""
     todo = [card(store, i.id) for i in store.items_in_states([ItemState.COMPLETE])]
+    todo.sort(key=lambda c: not c.qa_failed)  # videos that failed QA first (a stable sort keeps the order)
     if not show_all:
         return todo
     done = store.items_in_states([ItemState.APPROVED, ItemState.REJECTED, ItemState.REDO])
@@ -136,7 +155,10 @@ def media_path(store: Store, workspace: Path, item_id: int, language: str, kind:
     if it lies inside the workspace; None otherwise."""
     if kind not in MEDIA_KINDS:
         return None
-    rows = store.artifacts(item_id, step=FINAL_STEP, language=language, kind=kind)
+    if kind == "qa":
+        rows = store.artifacts(item_id, step=BY_NAME["qa"].number, language=language, kind="picture")
+    else:
+        rows = store.artifacts(item_id, step=FINAL_STEP, language=language, kind=kind)
     if not rows:
         return None
     root = workspace.resolve()

@@ -1,5 +1,5 @@
-"""The ten steps, in order. This list is the one place the order lives; adding a step is one module and
-one line here."""
+"""The steps, in order (ten that make the video, then its QA). This list is the one place the order lives;
+adding a step is one module and one line here."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from vivant.steps import (
     lipsync,
     outro,
     prepare,
+    qa,
     realistic,
     restore,
     script,
@@ -28,6 +29,7 @@ STEPS: tuple[Step, ...] = (
     subtitles.STEP,
     outro.STEP,
     final.STEP,
+    qa.STEP,
 )
 
 
