@@ -391,16 +391,17 @@ def test_french_agrees_with_a_woman_sitter(writer: TemplateWriter, paintings: li
 def test_french_title_from_the_catalog_or_said_less(writer: TemplateWriter, paintings: list[Painting]) -> None:
     from vivant.backends.local.writer import french_title
 
-    pearl = next(p for p in paintings if p.title == "Girl with a Pearl Earring")
+    famous = next(p for p in paintings if p.title == "Girl with a Pearl Earring")
+    pearl = famous.model_copy(update={"title": "Girl with a Pearl Necklace"})  # not a well-known work's title
     assert french_title(pearl) is None
     plain = writer.write(pearl, ResearchNotes(), "fr")
     assert "Girl" not in plain.script and "Pearl" not in plain.script  # no English title inside French
-    assert plain.painting_title == "Girl with a Pearl Earring"  # the card shows the original title
+    assert plain.painting_title == "Girl with a Pearl Necklace"  # the card shows the original title
     translated = pearl.model_copy(update={"title_fr": "La Jeune Fille à la perle"})
     script = writer.write(translated, ResearchNotes(), "fr")
     assert "La Jeune Fille à la perle" in script.script
     assert script.painting_title == "La Jeune Fille à la perle"
-    assert writer.write(translated, ResearchNotes(), "en").painting_title == "Girl with a Pearl Earring"
+    assert writer.write(translated, ResearchNotes(), "en").painting_title == "Girl with a Pearl Necklace"
     by_archive = writer.write(pearl, ResearchNotes(titles={"fr": "La Jeune Fille à la perle"}), "fr")
     assert by_archive.painting_title == "La Jeune Fille à la perle"
     bacchus = next(p for p in paintings if p.title == "Bacchus")
@@ -408,7 +409,8 @@ def test_french_title_from_the_catalog_or_said_less(writer: TemplateWriter, pain
     marion = next(p for p in paintings if p.title == "Portrait of Fortuné Marion")
     assert french_title(marion) == "Portrait de Fortuné Marion"
     pope = next(p for p in paintings if p.title == "Portrait of Pope Innocent X")
-    assert french_title(pope) is None
+    assert french_title(pope) == "Portrait du pape Innocent X"  # a well-known work (package data)
+    assert french_title(pope.model_copy(update={"title": "Portrait of Pope Pius II"})) is None
 
 
 @pytest.mark.parametrize("position", range(6))
@@ -462,3 +464,16 @@ def test_the_verdicts_gender_reaches_the_writer(tmp_path: Path, paintings: list[
     assert _with_sitter(ctx).gender == "male"  # type: ignore[arg-type]
     ctx.painting, ctx.input = mona, lambda step, kind: tmp_path / "missing.json"
     assert _with_sitter(ctx).gender is None  # type: ignore[arg-type]
+
+
+def test_well_known_works_keep_their_usual_french_title() -> None:
+    from vivant.backends.local.writer import french_title
+
+    girl = Painting(id=1, key="girl", title="Girl with a Pearl Earring", artist="Johannes Vermeer", year=1665,
+                    image_path=Path("girl.jpg"))  # fmt: skip
+    assert french_title(girl) == "La Jeune Fille à la perle"
+    script = TemplateWriter().write(girl, ResearchNotes(), "fr")
+    assert script.painting_title == "La Jeune Fille à la perle"
+    # another painter's work of the same title is not taken for it
+    other = girl.model_copy(update={"artist": "Jane Doe"})
+    assert french_title(other) is None

@@ -20,21 +20,28 @@ def _writer(scripted: Scripted) -> LLMWriter:
 
 
 def test_the_llm_translates_the_title_when_none_is_known(scripted: Scripted) -> None:
-    fr = {**FR, "painting_title": "« La Jeune Fille à la perle »"}
+    hat = PEARL.model_copy(update={"title": "Girl with a Red Hat"})  # not in the table of well-known French titles
+    fr = {**FR, "painting_title": "« La Jeune Fille au chapeau rouge »"}
     scripted.push(json.dumps(FACTS), json.dumps(EN), json.dumps(fr))
     writer = _writer(scripted)
-    en_script = writer.write(PEARL, NOTES, "en")
-    fr_script = writer.write(PEARL, NOTES, "fr")
-    assert en_script.painting_title == "Girl with a Pearl Earring"
-    assert fr_script.painting_title == "La Jeune Fille à la perle"
+    en_script = writer.write(hat, NOTES, "en")
+    fr_script = writer.write(hat, NOTES, "fr")
+    assert en_script.painting_title == "Girl with a Red Hat"
+    assert fr_script.painting_title == "La Jeune Fille au chapeau rouge"
     fr_prompt = scripted.requests[2]["messages"][1]["content"]
-    assert 'painting_title: the title "Girl with a Pearl Earring" in French' in fr_prompt
+    assert 'painting_title: the title "Girl with a Red Hat" in French' in fr_prompt
     assert "facts given in another language are said in French" in fr_prompt
-    assert 'painting_title: exactly "Girl with a Pearl Earring"' in scripted.requests[1]["messages"][1]["content"]
+    assert 'painting_title: exactly "Girl with a Red Hat"' in scripted.requests[1]["messages"][1]["content"]
     schema = scripted.requests[2]["response_format"]["json_schema"]["schema"]
     assert "painting_title" in schema["properties"]
     # French typography on what the model wrote ("tableaux qui parlent !" had an ordinary space)
     assert f"parlent{NBSP}!" in fr_script.script and " !" not in fr_script.script
+
+
+def test_a_well_known_works_french_title_needs_no_translation(scripted: Scripted) -> None:
+    fr = {**FR, "painting_title": "Fille avec perle"}
+    scripted.push(json.dumps(FACTS), json.dumps(fr))
+    assert _writer(scripted).write(PEARL, NOTES, "fr").painting_title == "La Jeune Fille à la perle"
 
 
 def test_a_known_french_title_wins_over_the_models(scripted: Scripted) -> None:

@@ -559,13 +559,18 @@ def said_well(script: Script, language: Language) -> Script:
 
 def known_painting_title(painting: Painting, notes: ResearchNotes, language: Language) -> str | None:
     """The painting's title in ``language`` when the catalog or an archive gives it (else the LLM translates):
-    English is the catalog's title; French is ``title_fr``, else a French archive's article title."""
+    English is the catalog's title; French is ``title_fr``, else a French archive's article title, else a
+    well-known work's usual French title."""
     if language == "en":
         return spoken_title(painting.title)
     if painting.title_fr and painting.title_fr.strip():
         return spoken_title(painting.title_fr)
     if notes.titles.get(language):
         return spoken_title(notes.titles[language])
+    if language == "fr":
+        from vivant.backends.local.writer import known_french_title
+
+        return known_french_title(painting)
     return None
 
 

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import csv
 import functools
 import hashlib
+import io
 import logging
 import math
 import re
@@ -318,14 +320,33 @@ def _no_english(text: str) -> bool:
     return bool(words) and not any(w in _ENGLISH_TITLE_WORDS for w in words)
 
 
+@functools.cache
+def _known_french_titles() -> dict[tuple[str, str], str]:
+    """French titles of well-known works (package data ``data/titles_fr.csv``), by normalised (title, surname)."""
+    text = files("vivant").joinpath("data", "titles_fr.csv").read_text(encoding="utf-8")
+    return {
+        (_norm(row["title"]), _norm(row["artist"]).split()[-1]): row["title_fr"]
+        for row in csv.DictReader(io.StringIO(text))
+    }
+
+
+def known_french_title(painting: Painting) -> str | None:
+    """A well-known work's usual French title ("Girl with a Pearl Earring": "La Jeune Fille à la perle")."""
+    surname = _norm(painting.artist).split()[-1:] or [""]
+    return _known_french_titles().get((_norm(spoken_title(painting.title)), surname[0]))
+
+
 def french_title(painting: Painting, notes: ResearchNotes | None = None) -> str | None:
-    """The title to say in French: ``title_fr``, a French archive's title, the original title when it has no
-    English word ("Bacchus", "Mona Lisa"), or "Portrait of X" as "Portrait de X"; None when only English
-    is known (the French script then does not say it)."""
+    """The title to say in French: ``title_fr``, a French archive's title, a well-known work's usual French
+    title (package data), the original title when it has no English word ("Bacchus"), or "Portrait of X" as
+    "Portrait de X"; None when only English is known (the French script then does not say it)."""
     if painting.title_fr and painting.title_fr.strip():
         return spoken_title(painting.title_fr)
     if notes is not None and notes.titles.get("fr"):
         return spoken_title(notes.titles["fr"])
+    known = known_french_title(painting)
+    if known:
+        return known
     title = spoken_title(painting.title)
     if _no_english(title):
         return title
