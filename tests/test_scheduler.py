@@ -298,7 +298,7 @@ def test_a_real_night_in_overlap_mode_then_redo(tmp_path: Path, paintings_dir: P
     assert sorted(i["state"] for i in status["items"]) == ["ABORTED", "COMPLETE", "COMPLETE"], status
     rows = _attempt_rows(cfg.parent / "vivant.db")
     done = [(r[0], r[1], r[2]) for r in rows if r[3] == "SUCCEEDED"]
-    assert len(done) == len(set(done)) == 2 * (5 * 2 + 5)
+    assert len(done) == len(set(done)) == 2 * (6 * 2 + 5)
     assert len(_check_videos(status, 360, 640, {"fr", "en"})) == 4
     before = len(rows)
     result = runner.invoke(
@@ -306,7 +306,7 @@ def test_a_real_night_in_overlap_mode_then_redo(tmp_path: Path, paintings_dir: P
     )
     assert result.exit_code == 0, result.output
     redone = _attempt_rows(cfg.parent / "vivant.db")[before:]
-    assert sorted({r[1] for r in redone}) == [7, 8, 9] and all(r[3] == "SUCCEEDED" for r in redone)
+    assert sorted({r[1] for r in redone}) == [7, 8, 9, 10] and all(r[3] == "SUCCEEDED" for r in redone)
 
 
 def test_overlap_resume_fails_a_unit_that_had_used_its_attempts(tmp_path: Path) -> None:

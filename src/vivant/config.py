@@ -110,6 +110,9 @@ class RenderSettings(_Section):
     """Pixels; even (H.264 with yuv420p needs even sides)."""
     height: Annotated[int, Field(ge=16, le=8192)] = 1920
     fps: Annotated[int, Field(ge=10, le=60)] = 25
+    mouth: Literal["landmarks", "warp"] = "landmarks"
+    """The CPU lip-sync's mouth: ``landmarks`` (the painting's own lips from dlib's face landmarks, shaped by the
+    word timings; the box warp when no face is found) or ``warp`` (the box warp driven by loudness)."""
     preset: str = "veryfast"
     crf: Annotated[int, Field(ge=0, le=51)] = 23
     watermark: str = "Tableau Vivant"
@@ -797,6 +800,7 @@ instagram = ["10:00", "13:00", "16:00", "19:00", "22:00"]
 width = 1080
 height = 1920
 fps = 25
+# mouth = "landmarks"        # the CPU lip-sync: the painting's lips from face landmarks, or "warp" (loudness)
 preset = "veryfast"        # libx264 preset
 crf = 23
 watermark = "Tableau Vivant"

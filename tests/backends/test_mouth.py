@@ -93,7 +93,7 @@ def test_letters_become_mouth_shapes() -> None:
     assert kinds("see") == ["other", "wide"]  # a doubled letter is one sound
     assert kinds("chou") == ["hush", "round"]
     assert kinds("five") == ["teeth", "wide", "teeth", "wide"] and word_visemes("five")[-1][1] < 0.5
-    assert kinds("1815") == []
+    assert kinds("1815") == ["other", "open"] * 4  # a number is spoken: one syllable a digit
 
 
 def test_track_opens_on_vowels_closes_on_mbp_and_in_silence() -> None:
@@ -334,3 +334,11 @@ def test_step_records_which_mouth_ran(paintings_dir: Path, tmp_path: Path, image
     result = lipsync.run(ctx)
     assert result.backend == backend and result.degraded
     assert abs(probe(out / "lipsync.mp4").duration - SECONDS) <= 1 / FPS + 0.03
+
+
+def test_numbers_move_the_mouth() -> None:
+    """A year is spoken ("sixteen sixty-five"): its digits open the mouth, not a still face while the voice goes on."""
+    from vivant.backends.local.mouth_visemes import word_visemes
+
+    kinds = [k for k, _ in word_visemes("1665.")]
+    assert kinds.count("open") == 4 and len(kinds) == 8

@@ -193,5 +193,6 @@ class Roles:
             return comfy
         from vivant.backends.local.mouth import LocalLipSyncer
 
-        obj: LipSyncer = self._get("lipsyncer", LocalLipSyncer)
+        landmarks = self.settings.render.mouth == "landmarks"
+        obj: LipSyncer = self._get("lipsyncer", lambda: LocalLipSyncer(landmarks=landmarks))
         return obj

@@ -55,6 +55,13 @@ def longest_silence(env_db: np.ndarray, span: Span, level: float, drop_db: float
     return best, at
 
 
+def voiced_share(env_db: np.ndarray, span: Span, level: float, drop_db: float, hop: float = ENVELOPE_HOP) -> float:
+    """The share of ``span`` where the voice is heard (within ``drop_db`` of ``level``)."""
+    a, b = int(span.start / hop), max(int(span.end / hop), int(span.start / hop) + 1)
+    window = env_db[a:b]
+    return float((window >= level - drop_db).mean()) if window.size else 0.0
+
+
 def black_frames(frames: np.ndarray, *, pixel_max: int = 32, share: float = 0.98) -> np.ndarray:
     """Per frame: at least ``share`` of the pixels are darker than ``pixel_max`` (like ffmpeg blackdetect)."""
     if frames.shape[0] == 0:

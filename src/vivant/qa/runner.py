@@ -18,6 +18,8 @@ from vivant.qa import media
 from vivant.qa.model import Check, QAReport, Verdict
 
 log = logging.getLogger(__name__)
+FROZEN_VOICED_SHARE = 0.3
+"""A still stretch counts as frozen when the voice is heard through at least this share of it."""
 
 
 @dataclass
@@ -143,7 +145,10 @@ def run_qa(
             at=black.start + black.length / 2 if black.length else None,
         )
     )
-    frozen = _longest(an.frozen_runs(frames, fps, span))
+    # a still picture while the voice pauses is a portrait at rest (the landmark mouth closes in silences); a
+    # still picture while the voice speaks is the defect
+    frozen = _longest([r for r in an.frozen_runs(frames, fps, span)
+                       if an.voiced_share(env, r, level, q.silence_drop_db) >= FROZEN_VOICED_SHARE])  # fmt: skip
     checks.append(
         Check(
             name="frozen",

@@ -496,7 +496,7 @@ class LocalLipSyncer:
     sway_degrees: float = 0.6
 
     def __init__(self, *, landmarks: bool = True) -> None:
-        self.use_landmarks = landmarks  # False: always the box warp (the reference in benchmarks)
+        self.use_landmarks = landmarks  # False: always the box warp driven by loudness (`[render] mouth = "warp"`)
         self.last: LipSyncRun | None = None
 
     def animate(
@@ -520,7 +520,7 @@ class LocalLipSyncer:
         env = loudness_envelope(samples, rate, fps)
         n = len(env)
         words = list(timings) if timings is not None else timings_beside(audio)
-        if words:
+        if words and self.use_landmarks:
             track = mouth_track(words, n, fps, env)
         else:
             track = MouthTrack(env, np.zeros(n, np.float32), ["loud" if x > 0.05 else "rest" for x in env])

@@ -53,8 +53,10 @@ def _fold(word: str) -> str:
 
 
 def word_visemes(word: str) -> list[tuple[str, float]]:
-    """The visemes of one written word with their relative durations (an empty list for no letters)."""
-    s = _fold(word)
+    """The visemes of one written word with their relative durations (an empty list for no letters).
+
+    Digits are spoken as syllables ("1665": "sixteen sixty-five"), so each one opens and closes the mouth once."""
+    s = _fold("".join("ta" if c.isdigit() else c for c in word))
     out: list[tuple[str, float]] = []
     i = 0
     while i < len(s):

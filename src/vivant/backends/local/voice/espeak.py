@@ -182,8 +182,8 @@ def mbrola_installed(name: str) -> bool:
 
 class MbrolaVoice(EspeakVoice):
     """An MBROLA diphone voice (``fr1`` male, ``fr4`` female...) spoken through Debian's espeak-ng (in a child
-    process): intelligible
-    French; word times from espeak's WORD events (MBROLA plays espeak's phonemes with their exact durations)."""
+    process): intelligible French. Word times from Whisper on the audio (espeak's WORD events drift from what
+    MBROLA plays: up to 1 s late on a demo narration, which the subtitles showed), else from those events."""
 
     degraded = False
     engine = "mbrola"
@@ -197,3 +197,15 @@ class MbrolaVoice(EspeakVoice):
 
     def voice_id(self) -> str:
         return self.voice.removeprefix("mb-")
+
+    def speak(self, text: str, language: str, out_wav: Path) -> list[WordTiming]:
+        from vivant.backends.local.voice.common import read_wav
+        from vivant.backends.local.voice.heard import heard_timings
+
+        events = super().speak(text, language, out_wav)
+        heard, source = heard_timings(out_wav, [t.word for t in events], language, read_wav(out_wav))
+        if source == "estimate":  # Whisper missing or deaf to it: espeak's events beat an estimate
+            self.timing_source = "engine"
+            return events
+        self.timing_source = source
+        return heard
