@@ -96,7 +96,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--voices", default="", help="comma-separated ENGINE:NAME (default: all known)")
     ap.add_argument("--no-demo", action="store_true", help="skip the demo's French narrations")
+    ap.add_argument(
+        "--workspace",
+        type=Path,
+        default=None,
+        help="only the French narrations of a workspace's nights (e.g. demo-workspace after make demo)",
+    )
     args = ap.parse_args()
+    if args.workspace is not None:
+        return workspace_narrations(args.workspace)
     logging.basicConfig(level=logging.WARNING)
     settings = VoiceSettings()
     wanted = [v for v in args.voices.split(",") if v]
@@ -154,6 +162,28 @@ def demo_narrations(settings: VoiceSettings) -> None:
             print(f"{sample.title[:46]:46} {spec:14} {len(script.split()):5d} {wer:5.2f}")
     if wers:
         print(f"demo French narrations: mean WER {statistics.mean(wers):.2f}, worst {max(wers):.2f} (target <= 0.25)")
+
+
+def workspace_narrations(workspace: Path) -> int:
+    """Whisper base on the French narrations step 2 made in a workspace (each with its script and voice)."""
+    import json
+
+    wers: list[float] = []
+    print(f"{'painting (French narration)':46} {'voice':22} {'words':>5} {'WER':>5}")
+    for wav in sorted(workspace.glob("batches/*/*/2-audio-fr/narration.wav")):
+        folder = wav.parent.parent
+        script = json.loads((folder / "1-script-fr" / "script.json").read_text(encoding="utf-8"))["script"]
+        voice_file = wav.parent / "voice.json"
+        voice = json.loads(voice_file.read_text(encoding="utf-8"))["voice"] if voice_file.is_file() else "?"
+        heard = transcribe(wav, "fr")
+        wer = word_error_rate(script, " ".join(w.word for w in heard[1])) if heard else float("nan")
+        wers.append(wer)
+        print(f"{folder.name[:46]:46} {voice:22} {len(script.split()):5d} {wer:5.2f}")
+    if not wers:
+        print(f"no French narration under {workspace}/batches")
+        return 1
+    print(f"French narrations: mean WER {statistics.mean(wers):.2f}, worst {max(wers):.2f} (target <= 0.25)")
+    return 0
 
 
 if __name__ == "__main__":
