@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import logging
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -213,12 +214,7 @@ class WhisperTranscriber(_Aligning):
                 condition_on_previous_text=False,
                 initial_prompt=prompt or None,
             )
-            heard = [
-                WordTiming(word=w.word.strip(), start=float(w.start), end=float(w.end))
-                for segment in segments
-                for w in (segment.words or [])
-                if w.word.strip()
-            ]
+            heard = words_of(segments)
         except (RuntimeError, ValueError, OSError) as e:
             raise ExternalToolError(f"{audio.name}: faster-whisper failed: {e}") from None
         return heard
@@ -266,3 +262,13 @@ class ApiWhisperTranscriber(_Aligning):
 
         note_server(self.client)
         return heard
+
+
+def words_of(segments: Iterable[Any]) -> list[WordTiming]:
+    """The timed words of faster-whisper's segments (iterating runs the transcription), blanks left out."""
+    return [
+        WordTiming(word=w.word.strip(), start=float(w.start), end=float(w.end))
+        for segment in segments
+        for w in (segment.words or [])
+        if w.word.strip()
+    ]

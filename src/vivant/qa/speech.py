@@ -131,16 +131,9 @@ def tokens(text: str) -> list[str]:
 
 def wer(reference: str, hypothesis: str) -> float:
     """Word error rate: (substitutions + deletions + insertions) / reference words (Levenshtein over words)."""
-    ref, hyp = tokens(reference), tokens(hypothesis)
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1] / len(ref)
+    from vivant.backends.local.voice.heard import edit_rate
+
+    return edit_rate(tokens(reference), tokens(hypothesis))
 
 
 def matched_times(shown: list[str], heard: list[WordTiming]) -> list[tuple[int, WordTiming]]:

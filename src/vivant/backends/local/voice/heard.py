@@ -130,12 +130,9 @@ def transcribe(audio: Path, language: str, prompt: str = "") -> tuple[str, list[
             str(audio), language=language, word_timestamps=True, beam_size=1,
             condition_on_previous_text=False, initial_prompt=prompt or None, vad_filter=False,
         )  # fmt: skip
-        heard = [
-            WordTiming(word=w.word.strip(), start=float(w.start), end=float(w.end))
-            for segment in segments
-            for w in (segment.words or [])
-            if w.word.strip()
-        ]
+        from vivant.backends.whisper import words_of
+
+        heard = words_of(segments)
     except (RuntimeError, ValueError, OSError) as e:
         log.warning("whisper %s failed on %s: %s", name, audio.name, e)
         return None
@@ -165,7 +162,11 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     cased with accents and punctuation removed."""
     from vivant.backends.zim import normalize
 
-    ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
+    return edit_rate(normalize(reference).split(), normalize(hypothesis).split())
+
+
+def edit_rate(ref: Sequence[str], hyp: Sequence[str]) -> float:
+    """(substitutions + deletions + insertions) / len(ref), Levenshtein over words already tokenised."""
     if not ref:
         return 0.0 if not hyp else 1.0
     prev = list(range(len(hyp) + 1))
