@@ -16,7 +16,6 @@ Failure policy (data, applied here; steps never loop or sleep):
 from __future__ import annotations
 
 import errno
-import hashlib
 import logging
 import os
 import queue
@@ -35,6 +34,7 @@ from vivant.backends.registry import Roles
 from vivant.config import Settings
 from vivant.errors import BatchBusy, InputError, StepError, StoreError, VivantError, WorkspaceError
 from vivant.events import NOTICES, Event, EventBus, EventKind
+from vivant.files import file_stem, sha256_of
 from vivant.roles import Gender, Language, Painting
 from vivant.states import RUNNABLE, AttemptStatus, ItemState
 from vivant.steps import STEPS, Step, StepContext, StepResult
@@ -61,19 +61,6 @@ def to_painting(row: PaintingRow) -> Painting:
         genre=row.genre, style=row.style, image_path=Path(row.image_path), tags=row.tags,
         description=row.description, title_fr=row.title_fr, gender=cast("Gender | None", row.gender),
     )  # fmt: skip
-
-
-def file_stem(key: str) -> str:
-    """A painting key as one safe file-name part (keys may hold '/' from nested catalog folders)."""
-    return key.replace("/", "__").replace("\\", "__").lstrip(".") or "painting"
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass

@@ -45,7 +45,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vivant.backends.llm import LLMClient, LLMOutputInvalid, Message, OutputProblems
 from vivant.backends.local.writer import spoken_title
-from vivant.backends.zim import normalize
 from vivant.config import ChecksSettings, HeadOrientation, LLMSettings, NudityLevel, VisionRules
 from vivant.errors import ConfigError
 from vivant.roles import (
@@ -65,6 +64,7 @@ from vivant.roles import (
 )
 from vivant.speech import clean_for_speech, french_typography
 from vivant.steps.base import current_context
+from vivant.text import normalize, wordset
 
 log = logging.getLogger(__name__)
 
@@ -235,11 +235,7 @@ class VisionVerdict(BaseModel):
 # -- grounding checks -------------------------------------------------------------------------------------------
 
 
-def _wordset(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-_STOP = _wordset(
+_STOP = wordset(
     "the and was were his her its their with from that this which who whom into onto also been being have has had "
     "for are not but one two by of in on at to as an a is it he she they him them there than then when where what "
     "les des une est dans pour par avec sur qui que son ses aux était"
@@ -250,8 +246,8 @@ _FIRST_PERSON: dict[Language, re.Pattern[str]] = {
     "en": re.compile(r"\b(i|me|my|mine|myself|i'm|i've|i'd|i'll)\b"),
     "fr": re.compile(r"(\b(je|moi|mon|ma|mes|me)\b|\bj'|\bm')"),
 }
-_FR_MARKERS = _wordset("le la les des est une du et il elle qui dans sur pour par au aux je suis mon ma mes moi")
-_EN_MARKERS = _wordset("the is was and of in he she who a an his her by with for at on from i am my me")
+_FR_MARKERS = wordset("le la les des est une du et il elle qui dans sur pour par au aux je suis mon ma mes moi")
+_EN_MARKERS = wordset("the is was and of in he she who a an his her by with for at on from i am my me")
 
 
 def _content_words(text: str) -> set[str]:

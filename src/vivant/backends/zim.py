@@ -33,11 +33,9 @@ from vivant.backends.articles import (
     ArticleKind,
     RankedSentence,
     _words,
-    _wordset,
     artist_surname,
     classify,
     html_lead_paragraphs,
-    normalize,
     pick_sentences,
     rank_sentence,
     split_sentences,
@@ -45,6 +43,7 @@ from vivant.backends.articles import (
 )
 from vivant.errors import ConfigError
 from vivant.roles import Fact, Painting, ResearchNotes, Source
+from vivant.text import normalize, wordset
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ class _Archive:
 
 
 _ISO3 = {"eng": "en", "fra": "fr", "fre": "fr", "deu": "de", "ger": "de", "spa": "es", "ita": "it", "nld": "nl"}
-_HONORIFICS = _wordset(
+_HONORIFICS = wordset(
     "lady lord sir madame mrs mr miss mademoiselle monsieur king queen pope saint princess prince duke duchess "
     "count countess marquise emperor empress cardinal doctor dr"
 )

@@ -10,8 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
-from vivant.engine import sha256_of
 from vivant.errors import WorkspaceError
+from vivant.files import sha256_of
 from vivant.publish.base import PostJob, PostResult, SaveRef
 
 

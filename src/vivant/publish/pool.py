@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from vivant.config import Settings
-from vivant.engine import file_stem, sha256_of
 from vivant.errors import StoreError, WorkspaceError
+from vivant.files import file_stem, sha256_of
 from vivant.publish.base import PostMetadata
 from vivant.states import ItemState
 from vivant.store import Store

@@ -33,8 +33,8 @@ from pathlib import Path
 
 from vivant import redact
 from vivant.config import Settings
-from vivant.engine import file_stem
 from vivant.errors import ConfigError, VivantError
+from vivant.files import file_stem
 from vivant.publish import limits, pool
 from vivant.publish.base import Adapter, PermanentError, PostJob, StopForToday, TransientError
 from vivant.publish.credentials import Credentials

@@ -36,7 +36,6 @@ import logging
 import math
 import re
 import tomllib
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -46,12 +45,9 @@ from vivant.backends.zim import portrait_subject
 from vivant.errors import ConfigError
 from vivant.roles import MAX_SCRIPT_WORDS, Fact, Gender, Language, Painting, ResearchNotes, Script, Source
 from vivant.speech import clean_for_speech, french_typography
+from vivant.text import fold, normalize, wordset
 
 log = logging.getLogger(__name__)
-
-
-def _wordset(words: str) -> frozenset[str]:
-    return frozenset(words.split())
 
 
 TARGET_MAX_WORDS = 130
@@ -63,22 +59,14 @@ MAX_BODY_LINES = 6
 MAX_FACT_WORDS = 45
 """A fact longer than this (once made speakable) is left out rather than cut."""
 
-_PARTICLES = _wordset("van von de da di del della der den du le la ten ter")
+_PARTICLES = wordset("van von de da di del della der den du le la ten ter")
 
 
 # -- text helpers ------------------------------------------------------------------------------------------
 
 
 def _ascii_slug(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-    return re.sub(r"[^a-z0-9]+", "", plain)
-
-
-def _norm(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    return " ".join(re.sub(r"[^\w]+", " ", plain.replace("_", " ")).split())
+    return re.sub(r"[^a-z0-9]+", "", fold(text))
 
 
 def _capitalize(text: str) -> str:
@@ -127,10 +115,10 @@ def _de(name: str) -> str:
     return ("d'" if name[:1].lower() in "aeiouyàâéèêëîïôöûü" else "de ") + name
 
 
-_FR_WORDS = _wordset(
+_FR_WORDS = wordset(
     "le la les des est une du et il elle qui dans sur pour par au aux était fut son sa ses né née ce cette"
 )
-_EN_WORDS = _wordset("the is was and of in he she who a an his her by with for at on from were as")
+_EN_WORDS = wordset("the is was and of in he she who a an his her by with for at on from were as")
 
 
 def looks_french(text: str) -> bool:
@@ -233,24 +221,24 @@ def closing_of(script: str, language: Language) -> str | None:
 
 # -- the sitter ------------------------------------------------------------------------------------------------
 
-_FEMALE_WORDS = _wordset(
+_FEMALE_WORDS = wordset(
     "lady madame mrs miss mademoiselle woman women girl queen princess duchess countess empress marquise "
     "mother wife daughter sister nun madonna virgin infanta milkmaid maid venus proserpine lilith flora diana "
     "judith salome"
 )
-_MALE_WORDS = _wordset(
+_MALE_WORDS = wordset(
     "man men boy king pope sir lord mr monsieur prince duke count emperor cardinal father son brother "
     "bacchus apollo mars"
 )
 _KIND_WORDS: dict[str, frozenset[str]] = {
-    "royal": _wordset("king queen pope emperor empress prince princess duke duchess cardinal infanta countess count"),
-    "myth": _wordset(
+    "royal": wordset("king queen pope emperor empress prince princess duke duchess cardinal infanta countess count"),
+    "myth": wordset(
         "bacchus venus proserpine lilith apollo diana mars minerva flora psyche cupid medusa judith salome "
         "mercury jupiter juno neptune pan orpheus narcissus"
     ),
-    "young": _wordset("girl boy child children young infanta youth"),
-    "old": _wordset("old elderly aged"),
-    "work": _wordset("milkmaid maid lacemaker laundress seamstress shepherd shepherdess peasant worker cook"),
+    "young": wordset("girl boy child children young infanta youth"),
+    "old": wordset("old elderly aged"),
+    "work": wordset("milkmaid maid lacemaker laundress seamstress shepherd shepherdess peasant worker cook"),
 }
 _REGNAL = re.compile(r"\b[A-Z][a-z]+ [IVX]{1,5}\b")
 
@@ -263,7 +251,7 @@ class SitterProfile:
 
 def sitter_profile(painting: Painting) -> SitterProfile:
     """The sitter as the metadata says: gender (catalog or step 0, else title words) and kinds of sitter."""
-    words = set(_norm(painting.title).split())
+    words = set(normalize(painting.title).split())
     gender: Gender = painting.gender or "unclear"
     if gender == "unclear":
         if words & _FEMALE_WORDS and not words & _MALE_WORDS:
@@ -307,7 +295,7 @@ def surname(artist: str) -> str:
 
 # -- French titles ---------------------------------------------------------------------------------------------
 
-_ENGLISH_TITLE_WORDS = _wordset(
+_ENGLISH_TITLE_WORDS = wordset(
     "the a an of with in on at by and or to for from his her their self portrait lady lord girl boy man woman old "
     "young head young blue red white black green yellow pearl earring milkmaid night watch daughters son sons "
     "mother father wife husband pope king queen saint st sir mrs mr miss two three circles view landscape "
@@ -316,7 +304,7 @@ _ENGLISH_TITLE_WORDS = _wordset(
 
 
 def _no_english(text: str) -> bool:
-    words = _norm(text).split()
+    words = normalize(text).split()
     return bool(words) and not any(w in _ENGLISH_TITLE_WORDS for w in words)
 
 
@@ -325,15 +313,15 @@ def _known_french_titles() -> dict[tuple[str, str], str]:
     """French titles of well-known works (package data ``data/titles_fr.csv``), by normalised (title, surname)."""
     text = files("vivant").joinpath("data", "titles_fr.csv").read_text(encoding="utf-8")
     return {
-        (_norm(row["title"]), _norm(row["artist"]).split()[-1]): row["title_fr"]
+        (normalize(row["title"]), normalize(row["artist"]).split()[-1]): row["title_fr"]
         for row in csv.DictReader(io.StringIO(text))
     }
 
 
 def known_french_title(painting: Painting) -> str | None:
     """A well-known work's usual French title ("Girl with a Pearl Earring": "La Jeune Fille à la perle")."""
-    surname = _norm(painting.artist).split()[-1:] or [""]
-    return _known_french_titles().get((_norm(spoken_title(painting.title)), surname[0]))
+    surname = normalize(painting.artist).split()[-1:] or [""]
+    return _known_french_titles().get((normalize(spoken_title(painting.title)), surname[0]))
 
 
 def french_title(painting: Painting, notes: ResearchNotes | None = None) -> str | None:
@@ -358,11 +346,11 @@ def french_title(painting: Painting, notes: ResearchNotes | None = None) -> str 
 
 # -- templates -------------------------------------------------------------------------------------------------
 
-_VERBS_EN = _wordset(
+_VERBS_EN = wordset(
     "was is were had has became painted lived worked spent died trained moved remained "
     "created produced studied joined married left returned"
 )
-_VERBS_FR = _wordset("est était fut a avait naît meurt peint devient devint vécut vit travailla")
+_VERBS_FR = wordset("est était fut a avait naît meurt peint devient devint vécut vit travailla")
 _PRONOUNS = frozenset({"he", "she", "they", "il", "elle"})
 _IT_SUBJECTS = frozenset(
     {
@@ -531,13 +519,13 @@ class TemplateWriter:
         lines: list[_Line] = []
         lead = _choose(bank["painting_fact_leads"], key, "lead", slot)
         sitter_lead = _choose(bank["sitter_fact_leads"], key, "sitter-lead", slot)
-        sitter = [w for w in _norm(portrait_subject(painting.title) or "").split() if w not in _PARTICLES]
+        sitter = [w for w in normalize(portrait_subject(painting.title) or "").split() if w not in _PARTICLES]
         for fact in [f for f in notes.painting_facts if f in usable][:2]:
-            source_words = set(_norm(fact.source.title).split()) if fact.source else set()
+            source_words = set(normalize(fact.source.title).split()) if fact.source else set()
             about_sitter = (
                 bool(sitter)
                 and set(sitter) <= source_words
-                and _norm(painting_title) != _norm(fact.source.title if fact.source else "")
+                and normalize(painting_title) != normalize(fact.source.title if fact.source else "")
             )
             text = self._painting_fact(fact, title, language, sitter_lead if about_sitter else lead)
             if text:
@@ -558,10 +546,10 @@ class TemplateWriter:
         A fact must name the artist (a word of the name other than "van", "de", ...); a fact that starts with
         a pronoun is kept when it follows a kept fact of the same source.
         """
-        names = {w for w in _norm(artist).split() if w not in _PARTICLES}
+        names = {w for w in normalize(artist).split() if w not in _PARTICLES}
         kept: list[Fact] = []
         for fact in facts:
-            words = _norm(fact.text).split()
+            words = normalize(fact.text).split()
             if names & set(words) or (kept and words[:1] and words[0] in _PRONOUNS and kept[-1].source == fact.source):
                 kept.append(fact)
         return kept
@@ -575,9 +563,9 @@ class TemplateWriter:
         split = _split_subject(sentence, verbs)
         if split is not None and title:
             subject, verb, rest = split
-            subject_norm = _norm(subject)
+            subject_norm = normalize(subject)
             bare = re.sub(r"^(?:the|le|la|l')\s*", "", title, flags=re.IGNORECASE)
-            names = {_norm(title), _norm(f"the {title}"), _norm(bare), _norm(f"the {bare}")}
+            names = {normalize(title), normalize(f"the {title}"), normalize(bare), normalize(f"the {bare}")}
             is_me = subject_norm in names or subject.lower() in _IT_SUBJECTS
             if is_me:
                 if language == "en" and verb in {"is", "was", "has"}:
@@ -599,11 +587,11 @@ class TemplateWriter:
             return sentence
         bank = phrases(language)
         verbs = _VERBS_FR if language == "fr" else _VERBS_EN
-        artist_words = {w for w in _norm(artist).split() if w not in _PARTICLES}
+        artist_words = {w for w in normalize(artist).split() if w not in _PARTICLES}
         split = _split_subject(sentence, verbs)
         if split is not None:
             subject, verb, rest = split
-            subject_words = _norm(subject).split()
+            subject_words = normalize(subject).split()
             about_artist = (
                 len(subject_words) <= 6 and bool(subject_words) and subject_words[0] in artist_words
             ) or subject.lower() in _PRONOUNS
