@@ -86,17 +86,9 @@ class AttemptQueries(Database):
 
     def attempts(self, *, batch_id: int | None = None, item_id: int | None = None,
                  include_superseded: bool = True) -> list[AttemptRow]:  # fmt: skip
-        sql = "SELECT a.* FROM attempts a JOIN items i ON i.id=a.item_id WHERE 1=1"
-        args: list[Any] = []
-        if batch_id is not None:
-            sql += " AND i.batch_id=?"
-            args.append(batch_id)
-        if item_id is not None:
-            sql += " AND a.item_id=?"
-            args.append(item_id)
-        if not include_superseded:
-            sql += " AND a.superseded=0"
-        return self._rows(AttemptRow, sql + " ORDER BY a.id", args)
+        sql = "SELECT a.* FROM attempts a JOIN items i ON i.id=a.item_id WHERE "
+        sql += "1=1" if include_superseded else "a.superseded=0"
+        return self._filtered(AttemptRow, sql, (), [("i.batch_id=?", batch_id), ("a.item_id=?", item_id)], "a.id")
 
     def succeeded(self, item_id: int, step: int, language: str) -> bool:
         r = self._one(
@@ -122,10 +114,7 @@ class AttemptQueries(Database):
 
     def artifacts(self, item_id: int, *, step: int | None = None, language: str | None = None,
                   kind: str | None = None) -> list[ArtifactRow]:  # fmt: skip
-        sql = "SELECT * FROM artifacts WHERE item_id=? AND superseded=0"
-        args: list[Any] = [item_id]
-        for col, val in (("step", step), ("language", language), ("kind", kind)):
-            if val is not None:
-                sql += f" AND {col}=?"
-                args.append(val)
-        return self._rows(ArtifactRow, sql + " ORDER BY id", args)
+        return self._filtered(
+            ArtifactRow, "SELECT * FROM artifacts WHERE item_id=? AND superseded=0", (item_id,),
+            [("step=?", step), ("language=?", language), ("kind=?", kind)], "id",
+        )  # fmt: skip

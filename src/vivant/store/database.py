@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self, TypeVar
@@ -168,6 +168,18 @@ class Database:
     def _rows(self, cls: type[R], sql: str, args: Sequence[Any] = ()) -> list[R]:
         """The rows of a query as ``cls`` dataclasses."""
         return [from_row(cls, r) for r in self._all(sql, args)]
+
+    def _filtered(
+        self, cls: type[R], sql: str, args: Sequence[Any], filters: Iterable[tuple[str, Any]], order: str
+    ) -> list[R]:
+        """The rows of ``sql`` (which ends in a WHERE clause) narrowed by each (condition with one ``?``, value)
+        whose value is not None, as ``cls`` dataclasses in ``order``."""
+        params = list(args)
+        for condition, value in filters:
+            if value is not None:
+                sql += f" AND {condition}"
+                params.append(value)
+        return self._rows(cls, f"{sql} ORDER BY {order}", params)
 
     def _by_id(self, cls: type[R], table: str, row_id: int, what: str) -> R:
         """The ``table`` row with this id as a ``cls``; :class:`StoreError` ("no {what} {id}") when there is none."""

@@ -46,19 +46,12 @@ class PostQueries(Database):
 
     def posts(self, *, day: str | None = None, states: Iterable[str] | None = None,
               item_id: int | None = None) -> list[PostRow]:  # fmt: skip
-        sql = "SELECT * FROM posts WHERE 1=1"
-        args: list[Any] = []
-        if day is not None:
-            sql += " AND day=?"
-            args.append(day)
-        if item_id is not None:
-            sql += " AND item_id=?"
-            args.append(item_id)
+        sql, args = "SELECT * FROM posts WHERE 1=1", []
         if states is not None:
             wanted = list(states)
             sql += f" AND state IN ({','.join('?' * len(wanted)) or chr(39) * 2})"
             args += wanted
-        return self._rows(PostRow, sql + " ORDER BY day, slot, id", args)
+        return self._filtered(PostRow, sql, args, [("day=?", day), ("item_id=?", item_id)], "day, slot, id")
 
     def reschedule_post(self, post_id: int, *, day: str, slot: int, due_at: float) -> None:
         with self.atomic() as c:
