@@ -408,3 +408,14 @@ def test_title_fr_and_gender_columns_are_imported(tmp_path: Path) -> None:
         import_catalog(store, csv_path, CatalogSettings())
         row = store.find_painting("The Blue Lady")
     assert (row.title_fr, row.gender) == ("La Dame en bleu", "female")
+
+
+def test_the_death_year_table_is_package_data_read_whole() -> None:
+    from importlib import resources
+
+    from vivant.catalog import ARTIST_DEATHS
+
+    lines = resources.files("vivant").joinpath("data", "artist_deaths.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "artist,death_year" and len(ARTIST_DEATHS) == len(lines) - 1
+    assert ARTIST_DEATHS["rembrandt"] == 1669 and ARTIST_DEATHS["pablo-picasso"] == 1973
+    assert ARTIST_DEATHS["pierre-paul-prud'hon"] == 1823 and ARTIST_DEATHS["marevna-(marie-vorobieff)"] == 1984
