@@ -842,7 +842,7 @@ def publish_run(
     as_json: JsonOpt = False,
 ) -> None:
     """Post the approved paintings due now (up to publish.per_day a day); without --once, keep running."""
-    from vivant.publish.scheduler import PassSummary, Publisher
+    from vivant.publish.publisher import PassSummary, Publisher
 
     def show(s: PassSummary) -> None:
         if as_json:
@@ -878,7 +878,7 @@ def publish_plan(
 ) -> None:
     """What goes out when: day, time, platform, language, painting, state, URL."""
     from vivant.publish import limits
-    from vivant.publish.scheduler import Publisher, describe_plan
+    from vivant.publish.publisher import Publisher, describe_plan
 
     with _open(config) as ws:
         lines = describe_plan(Publisher(ws.store, ws.settings).plan(days=days), ws.settings)
@@ -909,18 +909,18 @@ def schedule_install(
 ) -> None:
     """Write systemd user units and timers (night, publisher), or print the crontab lines with --cron."""
     from vivant import config as config_mod
-    from vivant import schedule
+    from vivant import timers
 
     path = config or config_mod.find()
     if path is None:
         raise VivantError("no vivant.toml here or in a parent folder: run `vivant init` or pass --config")
     vivant = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "vivant" else None
-    plan = schedule.Plan(config=path.resolve(), night_at=at, count=count, vivant=str(vivant) if vivant else "")
+    plan = timers.Plan(config=path.resolve(), night_at=at, count=count, vivant=str(vivant) if vivant else "")
     if cron:
-        for line in schedule.crontab_lines(plan):
+        for line in timers.crontab_lines(plan):
             console.print(line, markup=False, soft_wrap=True)
         return
-    for written in schedule.install(plan, unit_dir=unit_dir, enable=not no_enable):
+    for written in timers.install(plan, unit_dir=unit_dir, enable=not no_enable):
         console.print(f"wrote {written}")
 
 
@@ -930,9 +930,9 @@ def schedule_status(
     unit_dir: Annotated[Path | None, typer.Option("--unit-dir", help="Where the units are.")] = None,
 ) -> None:
     """Which units and timers are installed, and when they run next."""
-    from vivant import schedule
+    from vivant import timers
 
-    for line in schedule.status(unit_dir=unit_dir):
+    for line in timers.status(unit_dir=unit_dir):
         console.print(line, markup=False, soft_wrap=True)
 
 
