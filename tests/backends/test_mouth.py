@@ -13,15 +13,8 @@ import pytest
 
 from vivant.backends.ffmpeg import probe, run
 from vivant.backends.local.canvas import canvas_transform, load_bgr
-from vivant.backends.local.mouth import (
-    MESH,
-    WARP,
-    LocalLipSyncer,
-    cpu_seconds,
-    loudness_envelope,
-    read_mono,
-    timings_beside,
-)
+from vivant.backends.local.mouth import MESH, WARP, LocalLipSyncer, cpu_seconds
+from vivant.backends.local.mouth_audio import loudness_envelope, read_mono, timings_beside
 from vivant.backends.local.mouth_landmarks import _lips_redder, find_landmarks, measure_openings
 from vivant.backends.local.mouth_visemes import mouth_track, word_visemes
 from vivant.roles import Box, LipSyncer, WordTiming
