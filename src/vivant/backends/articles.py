@@ -16,31 +16,32 @@ from html.parser import HTMLParser
 from typing import Any
 
 
-def _wordset(words: str) -> frozenset[str]:
+def wordset(words: str) -> frozenset[str]:
+    """A set of words written as one space-separated string."""
     return frozenset(words.split())
 
 
 _MIN_WORDS, _MAX_WORDS = 6, 70
 """A sentence shorter or longer than this (in words) is not kept as a fact."""
 
-_PARTICLES = _wordset("van von de da di del della der den du le la les des ten ter y e of the and")
-_TITLE_STOPWORDS = _wordset(
+_PARTICLES = wordset("van von de da di del della der den du le la les des ten ter y e of the and")
+_TITLE_STOPWORDS = wordset(
     "a an the of with in on at by and or to for from de du des la le les l d un une et au aux "
     "en portrait self detail crop thumbnail px"
 )
 """Words of a painting title that do not identify it ("Portrait of ...", "(detail crop)")."""
 
-_SKIP_TAGS = _wordset("script style table sup figure figcaption head title noscript math audio video nav footer ol ul")
-_SKIP_CLASSES = _wordset(
+_SKIP_TAGS = wordset("script style table sup figure figcaption head title noscript math audio video nav footer ol ul")
+_SKIP_CLASSES = wordset(
     "reference references reflist mw-references-wrap infobox navbox hatnote noprint metadata "
     "mw-empty-elt thumb gallery toc mw-editsection ambox shortdescription sidebar mw-ref IPA "
     "noexcerpt rt-commentedText"
 )
-_VOID_TAGS = _wordset("area base br col embed hr img input link meta param source track wbr")
+_VOID_TAGS = wordset("area base br col embed hr img input link meta param source track wbr")
 _HEADINGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-_ABBREVIATIONS = _wordset("c ca st mr mrs ms dr jr sr vs no bapt fl b d approx co inc ltd mt ft etc i.e e.g")
+_ABBREVIATIONS = wordset("c ca st mr mrs ms dr jr sr vs no bapt fl b d approx co inc ltd mt ft etc i.e e.g")
 
 
 def normalize(text: str) -> str:
@@ -190,19 +191,19 @@ Kind = str
 """One of ``painting``, ``person``, ``song``, ``album``, ``film``, ``place``, ``other``."""
 
 _HEAD_NOUNS: dict[str, frozenset[str]] = {
-    "painting": _wordset(
+    "painting": wordset(
         "painting paintings portrait portraits canvas fresco frescoes panel artwork triptych diptych mural "
         "altarpiece miniature self-portrait pastel watercolour watercolor tableau peinture toile huile retable "
         "autoportrait"
     ),
-    "song": _wordset("song single hymn anthem ballad aria chanson tune"),
-    "album": _wordset("album ep compilation soundtrack"),
-    "film": _wordset("film movie documentary miniseries series sitcom"),
-    "place": _wordset(
+    "song": wordset("song single hymn anthem ballad aria chanson tune"),
+    "album": wordset("album ep compilation soundtrack"),
+    "film": wordset("film movie documentary miniseries series sitcom"),
+    "place": wordset(
         "city town village municipality country capital region province river island county state commune "
         "ville pays village"
     ),
-    "person": _wordset(
+    "person": wordset(
         "painter artist sculptor engraver draughtsman printmaker illustrator king queen emperor empress pope "
         "prince princess duke duchess count countess noblewoman nobleman aristocrat poet writer playwright "
         "novelist singer musician composer actor actress politician saint statesman merchant banker model "
@@ -211,11 +212,11 @@ _HEAD_NOUNS: dict[str, frozenset[str]] = {
         "écrivain chanteur chanteuse musicien compositeur acteur actrice homme femme"
     ),
 }
-_ART_JOBS = _wordset(
+_ART_JOBS = wordset(
     "painter artist sculptor engraver draughtsman printmaker illustrator miniaturist peintre artiste sculpteur "
     "graveur portraitist"
 )
-_CUT_WORDS = _wordset(
+_CUT_WORDS = wordset(
     "by of from that which who whose written painted recorded released directed produced composed in on at for "
     "with and or par de du des qui dont en avec pour sur et ou"
 )
@@ -306,12 +307,12 @@ _MEMORABLE: tuple[tuple[str, float, frozenset[str]], ...] = (
     (
         "a first",
         2.0,
-        _wordset("first only earliest last oldest youngest largest smallest greatest premier seul dernier"),
+        wordset("first only earliest last oldest youngest largest smallest greatest premier seul dernier"),
     ),
     (
         "a record",
         2.0,
-        _wordset(
+        wordset(
             "record expensive auction sold million millions billion famous best-known masterpiece iconic celebrated "
             "most célèbre chef-d'œuvre record vendu"
         ),
@@ -319,7 +320,7 @@ _MEMORABLE: tuple[tuple[str, float, frozenset[str]], ...] = (
     (
         "a scandal",
         2.5,
-        _wordset(
+        wordset(
             "scandal scandalous controversy controversial stolen theft stole forged forgery censored banned affair "
             "mistress shocked outrage outraged vandalised vandalized attacked disputed rumour rumor secret nude "
             "rejected refused mocked scandale volé vol maîtresse"
@@ -328,18 +329,18 @@ _MEMORABLE: tuple[tuple[str, float, frozenset[str]], ...] = (
     (
         "a loss",
         2.0,
-        _wordset(
+        wordset(
             "died death lost blind blindness sight deaf poverty debt debts bankrupt bankruptcy killed murdered "
             "exile exiled prison imprisoned destroyed fire plague illness tragedy widow widowed orphan mort "
             "perdit aveugle dette ruiné"
         ),
     ),
 )
-_NUMBER_WORDS = _wordset(
+_NUMBER_WORDS = wordset(
     "two three four five six seven eight nine ten eleven twelve hundred thousand dozens deux trois quatre cinq "
     "six sept huit neuf dix cent mille"
 )
-_CONNECTION = _wordset(
+_CONNECTION = wordset(
     "portrait painted painting sitter posed model commissioned canvas brush peint tableau portrait modèle"
 )
 _PRONOUN_START = re.compile(r"^(He|She|It|They|Il|Elle)\b\s")

@@ -33,7 +33,6 @@ from vivant.backends.articles import (
     ArticleKind,
     RankedSentence,
     _words,
-    _wordset,
     artist_surname,
     classify,
     html_lead_paragraphs,
@@ -42,6 +41,7 @@ from vivant.backends.articles import (
     rank_sentence,
     split_sentences,
     title_main_words,
+    wordset,
 )
 from vivant.errors import ConfigError
 from vivant.roles import Fact, Painting, ResearchNotes, Source
@@ -94,7 +94,7 @@ class _Archive:
 
 
 _ISO3 = {"eng": "en", "fra": "fr", "fre": "fr", "deu": "de", "ger": "de", "spa": "es", "ita": "it", "nld": "nl"}
-_HONORIFICS = _wordset(
+_HONORIFICS = wordset(
     "lady lord sir madame mrs mr miss mademoiselle monsieur king queen pope saint princess prince duke duchess "
     "count countess marquise emperor empress cardinal doctor dr"
 )
