@@ -13,33 +13,19 @@ import pytest
 
 from vivant.backends.ffmpeg import probe, run
 from vivant.backends.local.canvas import canvas_transform, load_bgr
-from vivant.backends.local.mouth import (
-    MESH,
-    WARP,
-    LocalLipSyncer,
-    cpu_seconds,
-    loudness_envelope,
-    read_mono,
-    timings_beside,
-)
+from vivant.backends.local.mouth import MESH, WARP, LocalLipSyncer, cpu_seconds
+from vivant.backends.local.mouth_audio import loudness_envelope, read_mono, timings_beside
 from vivant.backends.local.mouth_landmarks import _lips_redder, find_landmarks, measure_openings
 from vivant.backends.local.mouth_visemes import mouth_track, word_visemes
 from vivant.roles import Box, LipSyncer, WordTiming
+
+from .test_video import decode
 
 W, H, FPS = 270, 480, 25
 MONA_FACE = Box(x=301, y=229, w=265, h=265)  # Haar box on leonardo_mona-lisa.jpg
 # Words chosen for their mouths (m/b/p closures between open vowels), with pauses between them.
 SCRIPT = [("mama", 0.40, 0.95), ("bob", 1.30, 1.70), ("papa", 2.10, 2.65), ("ah", 3.00, 3.40), ("map", 3.75, 4.25)]
 SECONDS = 4.7
-
-
-def decode(path: Path, width: int, height: int) -> np.ndarray:
-    """All frames of a video as an (n, h, w, 3) BGR array."""
-    raw = path.with_suffix(".bgr")
-    run(["-i", path, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "bgr24", raw])
-    data = np.fromfile(raw, np.uint8)
-    assert data.size % (width * height * 3) == 0
-    return data.reshape(-1, height, width, 3)
 
 
 def write_wav(path: Path, x: np.ndarray, rate: int) -> Path:

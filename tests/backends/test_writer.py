@@ -295,7 +295,7 @@ def _portraits(paintings: list[Painting]) -> list[Painting]:
 def test_a_night_of_the_13_portraits_repeats_no_opening_or_closing(
     writer: TemplateWriter, paintings: list[Painting], language: Language, night: str
 ) -> None:
-    from vivant.backends.local.writer import night_slot, phrases
+    from vivant.backends.local.writer_banks import night_slot, phrases
 
     bank = phrases(language)
     openings, closings = [], []
@@ -321,7 +321,7 @@ def closings_of(bank: dict[str, list[str]], language: Language) -> list[str]:
 
 
 def test_banks_are_large_enough_for_a_night_of_20() -> None:
-    from vivant.backends.local.writer import phrases
+    from vivant.backends.local.writer_banks import phrases
 
     for language in LANGUAGES:
         bank = phrases(language)
@@ -357,7 +357,7 @@ def test_night_of_20_with_hash_picks_is_varied_and_slots_are_stable(
 
 
 def test_lines_fit_the_sitter() -> None:
-    from vivant.backends.local.writer import sitter_profile
+    from vivant.backends.local.writer_subject import sitter_profile
 
     def profile(title: str, gender: str | None = None) -> tuple[str, tuple[str, ...]]:
         p = Painting(id=1, key="x", title=title, artist="A B", image_path=Path("x.jpg"), gender=gender)  # type: ignore[arg-type]
@@ -389,7 +389,7 @@ def test_french_agrees_with_a_woman_sitter(writer: TemplateWriter, paintings: li
 
 
 def test_french_title_from_the_catalog_or_said_less(writer: TemplateWriter, paintings: list[Painting]) -> None:
-    from vivant.backends.local.writer import french_title
+    from vivant.backends.local.writer_subject import french_title
 
     famous = next(p for p in paintings if p.title == "Girl with a Pearl Earring")
     pearl = famous.model_copy(update={"title": "Girl with a Pearl Necklace"})  # not a well-known work's title
@@ -467,7 +467,7 @@ def test_the_verdicts_gender_reaches_the_writer(tmp_path: Path, paintings: list[
 
 
 def test_well_known_works_keep_their_usual_french_title() -> None:
-    from vivant.backends.local.writer import french_title
+    from vivant.backends.local.writer_subject import french_title
 
     girl = Painting(id=1, key="girl", title="Girl with a Pearl Earring", artist="Johannes Vermeer", year=1665,
                     image_path=Path("girl.jpg"))  # fmt: skip

@@ -14,9 +14,9 @@ import pytest
 
 from vivant.backends.comfyui.pool import JobHooks
 from vivant.batch import describe
-from vivant.cli import _event_recorder
 from vivant.engine import Engine
 from vivant.events import Event, EventBus
+from vivant.night import event_recorder
 from vivant.report import build_report
 from vivant.report.terminal import incident_line
 
@@ -47,7 +47,7 @@ def test_a_job_lost_to_a_restart_is_an_event_in_status_and_report(
     seen: list[Event] = []
     bus = EventBus()
     bus.subscribe(seen.append)
-    bus.subscribe(_event_recorder(store))  # what the CLI records
+    bus.subscribe(event_recorder(store))  # what the CLI records
     restart = _when(lambda: server.stats.posts >= 1, lambda: server.restart(down_seconds=0.5))
     try:
         summary = Engine(store, settings, roles=roles, steps=STEPS, sleep=lambda s: None, bus=bus).run(batch)

@@ -18,7 +18,7 @@ from vivant.cli import app
 from vivant.config import TikTokSettings, YouTubeSettings
 from vivant.publish.base import PostJob, PostMetadata
 from vivant.publish.credentials import Credentials
-from vivant.publish.scheduler import Publisher
+from vivant.publish.publisher import Publisher
 from vivant.publish.tiktok import TikTok
 from vivant.publish.youtube import YouTube
 from vivant.review import actions

@@ -19,7 +19,7 @@ from tests.publish.fakes import FakeTikTok, FakeYouTube
 from vivant import config
 from vivant.cli import app
 from vivant.publish.credentials import load as load_credentials
-from vivant.publish.scheduler import Publisher
+from vivant.publish.publisher import Publisher
 from vivant.review import actions
 from vivant.states import ItemState
 from vivant.store import Store

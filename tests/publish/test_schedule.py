@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from vivant import schedule
+from vivant import timers
 from vivant.cli import app
 
 runner = CliRunner()
@@ -19,7 +19,7 @@ def test_units_run_the_night_at_the_hour_and_the_publisher_every_quarter(tmp_pat
     result = runner.invoke(app, ["schedule", "install", "--config", str(cfg), "--at", "23:15", "--count", "12",
                                  "--unit-dir", str(units), "--no-enable"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in units.iterdir()) == sorted(schedule.UNITS)
+    assert sorted(p.name for p in units.iterdir()) == sorted(timers.UNITS)
     night = (units / "vivant-night.service").read_text()
     assert "ExecStartPre=-" in night and " resume --config " in night
     assert " night --count 12 --config " + str(cfg) in night

@@ -57,7 +57,7 @@ def test_a_failed_video_is_held_back_counted_and_redone_from_the_suggested_step(
         assert posted == {(1, "fr"), (1, "en")}, posted
         # A post queued before QA failed (e.g. QA run again afterwards) is refused, not sent.
         store.queue_post(2, "folder", "en", day="2026-01-01", slot=9, due_at=0.0)
-    from vivant.publish.scheduler import Publisher
+    from vivant.publish.publisher import Publisher
 
     with Store.open(settings.database) as store:
         publisher = Publisher(store, settings)

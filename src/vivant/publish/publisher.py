@@ -271,12 +271,19 @@ class Publisher:
             publish_at=publish_at, ref=dict(row.upload_ref), day=row.day, stem=file_stem(str(data["painting"])),
         )  # fmt: skip
 
-    def _stop_platform(self, platform: str, today: str, reason: str) -> None:
+    def _stop_platform(self, platform: str, today: str, reason: str, summary: PassSummary) -> None:
+        """No more posts on ``platform`` today: its open posts wait for tomorrow."""
+        summary.stopped[platform] = reason
         tomorrow = day_start(next_day(today))
         for r in self.store.posts(day=today, states=OPEN):
             if r.platform == platform:
                 state = "FAILED" if r.state == "UPLOADING" else r.state
                 self.store.finish_post(r.id, state, error=reason, next_try_at=tomorrow)
+
+    def _give_up(self, row: PostRow, where: str, reason: str, summary: PassSummary) -> None:
+        log.error("%s: %s; giving up on this post", where, reason)
+        self.store.finish_post(row.id, "GAVE_UP", error=reason)
+        summary.failed.append({"post": row.id, "platform": row.platform, "error": reason})
 
     def cap_reached(self, platform: str, now: float) -> str:
         """Why ``platform`` takes no more posts now (its ``posts_per_24h`` made in the last 24 hours), or ""."""
@@ -305,14 +312,10 @@ class Publisher:
         except ConfigError as e:
             reason = self.redact(str(e))
             log.error("%s: %s", where, reason)
-            summary.stopped[row.platform] = reason
-            self._stop_platform(row.platform, today, reason)
+            self._stop_platform(row.platform, today, reason, summary)
             return
         except VivantError as e:
-            reason = self.redact(str(e))
-            log.error("%s: %s; giving up on this post", where, reason)
-            self.store.finish_post(row.id, "GAVE_UP", error=reason)
-            summary.failed.append({"post": row.id, "platform": row.platform, "error": reason})
+            self._give_up(row, where, self.redact(str(e)), summary)
             return
         claimed = self.store.claim_post(row.id)
         resuming = " (resuming)" if row.upload_ref else ""
@@ -322,14 +325,10 @@ class Publisher:
         except StopForToday as e:
             reason = self.redact(str(e))
             log.warning("%s: %s; no more %s posts today", where, reason, row.platform)
-            summary.stopped[row.platform] = reason
-            self._stop_platform(row.platform, today, reason)
+            self._stop_platform(row.platform, today, reason, summary)
             return
         except PermanentError as e:
-            reason = self.redact(str(e))
-            log.error("%s: %s; giving up on this post", where, reason)
-            self.store.finish_post(row.id, "GAVE_UP", error=reason)
-            summary.failed.append({"post": row.id, "platform": row.platform, "error": reason})
+            self._give_up(row, where, self.redact(str(e)), summary)
             return
         except Exception as e:
             transient = isinstance(e, TransientError | VivantError)
@@ -366,8 +365,7 @@ class Publisher:
             capped = self.cap_reached(row.platform, self.clock())
             if capped:
                 log.warning("%s: %s; no more %s posts today", row.platform, capped, row.platform)
-                summary.stopped[row.platform] = capped
-                self._stop_platform(row.platform, today, capped)
+                self._stop_platform(row.platform, today, capped, summary)
                 continue
             self.post(current, today, summary)
         return summary
