@@ -43,7 +43,7 @@ def main() -> None:
                         "-frames:v", "1", str(image)], check=True)  # fmt: skip
         wf = Workflow.load(ROOT / "workflows" / "standin" / "restore.json")
         with ComfyTestServer(tmp / "server") as srv:
-            pool = ComfyPool(ComfySettings(endpoints=[srv.url], poll_interval=2.0), client_id="bench")
+            pool = ComfyPool(ComfySettings(endpoints=[srv.url]), client_id="bench")
             try:
                 pool.run(Job(wf, {"image": image, "width": 96, "height": 120}, tmp / "warm"))  # warm-up
                 srv.stats.runs.clear()

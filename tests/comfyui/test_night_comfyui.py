@@ -29,7 +29,7 @@ def comfy_workspace(tmp_path: Path, paintings_dir: Path, url: str, portraits: li
         assert f'\n{step} = "local"' in text
         text = text.replace(f'\n{step} = "local"', f'\n{step} = "comfyui"')
     workflows = "\n".join(f'{s} = "{STANDIN / (s + ".json")}"' for s in COMFY_STEPS)
-    text += (f'\n[comfyui]\nendpoints = ["{url}"]\npoll_interval = 0.2\nvideo_width = 160\nvideo_height = 288\n'
+    text += (f'\n[comfyui]\nendpoints = ["{url}"]\nvideo_width = 160\nvideo_height = 288\n'
              f"video_fps = 8\njob_timeout = 60\n\n[comfyui.workflows]\n{workflows}\n")  # fmt: skip
     cfg.write_text(text)
     return cfg
