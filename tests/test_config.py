@@ -105,5 +105,5 @@ def test_a_removed_key_is_named_in_a_warning_and_ignored(tmp_path: Path, caplog:
     # a removed key is no longer in the model: a typo next to it is still refused
     assert all(k not in dict(config.leaf_keys()) for k in config.REMOVED)
     path.write_text("[comfyui]\npoll_intervall = 0.5\n")
-    with pytest.raises(ConfigError, match="comfyui.poll_intervall: unknown key"):
+    with pytest.raises(ConfigError, match=r"comfyui\.poll_intervall: unknown key"):
         config.load(path)

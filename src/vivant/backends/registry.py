@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 COMFY_IN_FLIGHT = 64
 """Jobs of one ComfyUI step queued on the servers at once (all of them, for a night of normal size)."""
 
+
 class Roles:
     """The role implementations for one run."""
 

@@ -278,7 +278,6 @@ class ComfyLipSyncer(_ComfyRole):
 
     def animate(self, portrait: Path, audio: Path, out: Path, *, face: Box | None, width: int, height: int,
                 fps: int, words: Sequence[WordTiming] | None = None) -> None:  # fmt: skip
-        cs = self.cs
         seconds = ffmpeg.probe(audio).duration
         max_seconds, mode, gen_fps = self.window_settings()
         if max_seconds <= 0 or seconds <= max_seconds + 1e-9:
