@@ -27,6 +27,7 @@ from rich.table import Table
 from vivant import __version__
 from vivant.errors import VivantError
 from vivant.events import Event, EventBus
+from vivant.languages import LANGUAGES
 from vivant.redact import RedactingFilter, redact
 
 P = ParamSpec("P")
@@ -129,7 +130,7 @@ def _langs(value: str | None, default: list[str]) -> list[str]:
     if not value:
         return list(default)
     langs = [v.strip() for v in value.split(",") if v.strip()]
-    bad = [v for v in langs if v not in ("fr", "en")]
+    bad = [v for v in langs if v not in LANGUAGES]
     if bad or not langs:
         raise VivantError(f"--langs: unknown language {', '.join(bad) or '(none)'}; choose from fr, en")
     return langs
@@ -645,7 +646,7 @@ def qa(
     _setup_logging(verbose)
     found = config or find()
     settings = load(found) if found else Settings()
-    if lang is not None and lang not in ("fr", "en"):
+    if lang is not None and lang not in LANGUAGES:
         err_console.print(f"[bold red]error:[/] --lang {escape(lang)}: choose fr or en")
         raise typer.Exit(2)
     try:
