@@ -41,7 +41,7 @@ def main() -> None:
         image = tmp / "in.png"
         subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=s=320x400:d=1",
                         "-frames:v", "1", str(image)], check=True)  # fmt: skip
-        wf = Workflow.load(ROOT / "workflows" / "standin" / "restore.json")
+        wf = Workflow.load(ROOT / "src" / "vivant" / "workflows" / "standin" / "restore.json")
         with ComfyTestServer(tmp / "server") as srv:
             pool = ComfyPool(ComfySettings(endpoints=[srv.url]), client_id="bench")
             try:

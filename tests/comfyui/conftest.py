@@ -17,7 +17,7 @@ from vivant.config import ComfySettings
 from .server import ComfyTestServer
 
 ROOT = Path(__file__).resolve().parents[2]
-STANDIN = ROOT / "workflows" / "standin"
+STANDIN = ROOT / "src" / "vivant" / "workflows" / "standin"
 
 
 @pytest.fixture

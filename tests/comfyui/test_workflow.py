@@ -15,7 +15,7 @@ from vivant.backends.comfyui.workflow import Workflow, preflight
 from .conftest import ROOT, STANDIN
 from .server import OBJECT_INFO
 
-DEFAULTS = ROOT / "workflows"
+DEFAULTS = ROOT / "src" / "vivant" / "workflows"
 CUSTOM_NODES = {"audio.json": ["Qwen3TTS"]}
 NEWER_THAN_0_3_64 = {
     "lipsync_infinitetalk.json": ["WanInfiniteTalkToVideo"],

@@ -18,6 +18,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,8 +35,8 @@ from vivant.urls import safe_url
 
 log = logging.getLogger(__name__)
 COMFY_STEPS = ("audio", "restore", "realistic", "transition", "lipsync", "outro")
-DEFAULT_WORKFLOWS = Path(__file__).resolve().parents[4] / "workflows"
-"""The project's ``workflows/`` folder (used when ``comfyui.workflows`` names no file for a step)."""
+DEFAULT_WORKFLOWS = Path(str(files("vivant"))) / "workflows"
+"""The packaged ``vivant/workflows/`` folder (used when ``comfyui.workflows`` names no file for a step)."""
 
 _VIDEO = ("image", "end_image", "prompt", "negative_prompt", "seed", "width", "height", "fps", "seconds", "frames",
           "frames_4n1", "frames_8n1")  # fmt: skip
