@@ -94,8 +94,6 @@ class PublishSettings(Section):
     """Tries per post, with ``backoff_seconds`` x 2^n between them."""
     backoff_seconds: Annotated[float, Field(ge=0)] = 60.0
     """Pause before the first retry of a post."""
-    interval_seconds: Annotated[float, Field(ge=1)] = 300.0
-    """How often the long-running publisher wakes up."""
     youtube: YouTubeSettings = YouTubeSettings()
     tiktok: TikTokSettings = TikTokSettings()
     instagram: InstagramSettings = InstagramSettings()

@@ -131,8 +131,6 @@ class ComfySettings(Section):
     workflows: dict[str, Path] = {}
     """API-format workflow per step (audio, restore, realistic, transition, lipsync, outro); default: the
     project's ``workflows/<step>.json``."""
-    client_id: str = ""
-    """The WebSocket clientId; empty: derived from the host name and the workspace (stable across restarts)."""
     job_timeout: Annotated[float, Field(gt=0)] = 1800.0
     """A job still unfinished this many seconds after it started running is interrupted (and retried by the
     engine); time queued behind other jobs does not count."""

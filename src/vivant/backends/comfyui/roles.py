@@ -59,8 +59,6 @@ X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv
 
 def default_client_id(settings: Settings) -> str:
     """A clientId stable across restarts of this program (so a resumed night hears about its old prompts)."""
-    if settings.comfyui.client_id:
-        return settings.comfyui.client_id
     digest = hashlib.sha1(str(settings.workspace.resolve()).encode()).hexdigest()[:10]
     return f"vivant-{socket.gethostname()}-{digest}"
 
