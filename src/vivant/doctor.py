@@ -100,7 +100,7 @@ def _comfyui(settings: Settings) -> list[Finding]:
             users = ", ".join(s for s in steps if backends.pool_key(s) == key)
             for ep in pool.endpoints:
                 try:
-                    stats = pool.call(ep.client.system_stats(), timeout=pool.tuning.request_timeout + 5)
+                    stats = pool.call(ep.client.system_stats(), timeout=pool.timeouts.request + 5)
                 except VivantError as e:
                     findings.append(Finding(f"comfyui {ep.url}", False, str(e)))
                     continue

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from vivant.backends.comfyui import pool as pool_module
-from vivant.backends.comfyui.pool import ComfyPool, PoolTuning
+from vivant.backends.comfyui.client import Timeouts
+from vivant.backends.comfyui.pool import ComfyPool
 from vivant.backends.ffmpeg import ffmpeg_exe
 from vivant.config import ComfySettings
 
@@ -29,15 +30,15 @@ def server(tmp_path: Path) -> Iterator[ComfyTestServer]:
         srv.close()
 
 
-FAST = PoolTuning(request_timeout=3.0, poll_interval=0.2, down_after=1.5, health_timeout=10.0)
+FAST = Timeouts(request=3.0, connect=3.0, download_stall=3.0, poll_interval=0.2, down_after=1.5)
 """Short protocol timeouts for loopback servers."""
-TUNING_KEYS = {f.name for f in dataclasses.fields(PoolTuning)}
+TIMEOUT_KEYS = {f.name for f in dataclasses.fields(Timeouts)}
 
 
 @pytest.fixture(autouse=True)
 def fast_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every pool these tests make, a whole night's included, watches its jobs with :data:`FAST`."""
-    monkeypatch.setattr(pool_module, "TUNING", FAST)
+    monkeypatch.setattr(pool_module, "TIMEOUTS", FAST)
 
 
 def fast_settings(*urls: str, **kw: object) -> ComfySettings:
@@ -51,9 +52,9 @@ def make_pool() -> Iterator[object]:
     pools: list[ComfyPool] = []
 
     def make(*urls: str, **kw: object) -> ComfyPool:
-        """A pool on ``urls``: keywords are ``[comfyui]`` settings, or :class:`PoolTuning` fields."""
-        tuning = dataclasses.replace(FAST, **{k: kw.pop(k) for k in list(kw) if k in TUNING_KEYS})  # type: ignore[arg-type]
-        pool = ComfyPool(fast_settings(*urls, **kw), client_id=f"test-{len(pools)}", tuning=tuning)
+        """A pool on ``urls``: keywords are ``[comfyui]`` settings, or :class:`Timeouts` fields."""
+        timeouts = dataclasses.replace(FAST, **{k: kw.pop(k) for k in list(kw) if k in TIMEOUT_KEYS})  # type: ignore[arg-type]
+        pool = ComfyPool(fast_settings(*urls, **kw), client_id=f"test-{len(pools)}", timeouts=timeouts)
         pools.append(pool)
         return pool
 

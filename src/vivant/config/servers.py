@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr
 
-from vivant.config.base import Section
+from vivant.config.base import Section, secret_of
 
 NudityLevel = Literal["none", "suggestive", "partial", "explicit"]
 HeadOrientation = Literal["frontal", "three-quarter", "profile", "unknown"]
@@ -76,11 +75,7 @@ class LLMSettings(Section):
     vision: VisionRules = VisionRules()
 
     def key(self) -> SecretStr | None:
-        if self.api_key_env:
-            value = os.environ.get(self.api_key_env, "")
-            if value:
-                return SecretStr(value)
-        return self.api_key
+        return secret_of(self.api_key_env, self.api_key)
 
 
 class WhisperSettings(Section):
@@ -107,11 +102,7 @@ class WhisperSettings(Section):
     """Name of an environment variable holding the key."""
 
     def key(self) -> SecretStr | None:
-        if self.api_key_env:
-            value = os.environ.get(self.api_key_env, "")
-            if value:
-                return SecretStr(value)
-        return self.api_key
+        return secret_of(self.api_key_env, self.api_key)
 
 
 class ComfySettings(Section):

@@ -3,13 +3,12 @@ QA, retries, scheduling and the backend of each step."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from vivant.config.base import Section
+from vivant.config.base import Section, secret_of
 from vivant.languages import LANGUAGES
 
 
@@ -268,11 +267,7 @@ class SpeechSettings(Section):
         return self.instructions.get(f"{language}.{gender}") or self.instructions.get(gender, "")
 
     def key(self) -> SecretStr | None:
-        if self.api_key_env:
-            value = os.environ.get(self.api_key_env, "")
-            if value:
-                return SecretStr(value)
-        return self.api_key
+        return secret_of(self.api_key_env, self.api_key)
 
 
 class RetrySettings(Section):

@@ -96,7 +96,7 @@ def _section(path: str, model: BaseModel, doc: str | None, overrides: dict[str, 
         if isinstance(value, dict) and len(f"{name} = {text}") > WIDTH:
             tables.append((dotted + name, value, field.description))
             continue
-        body += ["", *_comment(field.description)]
+        body += _comment(field.description)
         if value is None:
             body.append(f"# {name} = {NOT_SET}")
         elif isinstance(value, list) and len(f"{off}{name} = {text}") > WIDTH:  # one item a line
@@ -104,7 +104,7 @@ def _section(path: str, model: BaseModel, doc: str | None, overrides: dict[str, 
         else:
             body.append(f"{off}{name} = {text}")
     if path:
-        lines += ["", "", *_comment(doc), f"{off}[{path}]"]
+        lines += ["", *_comment(doc), f"{off}[{path}]"]
     lines += body
     for table, value, table_doc in tables:
         lines += ["", *_comment(table_doc), f"{off}[{table}]", *(f"{off}{_key(str(k))} = {_value(x)}" for k, x in
@@ -120,6 +120,6 @@ def default_toml(*, zim_files: list[Path] | None = None, music_dir: Path | None 
         overrides["research.zim_files"] = list(zim_files)
     if music_dir:
         overrides["render.music_dir"] = music_dir
-    lines = [HEADER.rstrip("\n")]
+    lines = [HEADER.rstrip("\n"), ""]
     _section("", Settings(), None, overrides, lines)
     return "\n".join(lines) + "\n"
