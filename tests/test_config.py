@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vivant import config
-from vivant.config import template  # noqa: F401  (config.template.NOT_SET)
+from vivant.config.template import NOT_SET
 from vivant.errors import ConfigError
 
 
@@ -63,7 +63,7 @@ def _uncommented(text: str) -> str:
     """The template with its commented-out sections and keys switched on (keys not set by default stay off)."""
     on = re.compile(r"^# (\[[^\]]+\]|[A-Za-z0-9_\"-]+ = .*)$")
     return "\n".join(
-        m.group(1) if (m := on.match(line)) and config.template.NOT_SET not in line else line
+        m.group(1) if (m := on.match(line)) and NOT_SET not in line else line
         for line in text.splitlines()
     )
 
