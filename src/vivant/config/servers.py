@@ -106,7 +106,7 @@ class WhisperSettings(Section):
 
 
 class ComfySettings(Section):
-    """ComfyUI servers (``backends.<step> = "comfyui"``): endpoints, workflows and how jobs are watched."""
+    """ComfyUI servers (``backends.<step> = "comfyui"``): endpoints, workflows, job timeout and restarts."""
 
     endpoints: list[str] = ["http://127.0.0.1:8188"]
     """ComfyUI servers of the GPU resource sharing each step's jobs (each job goes to the one that answers with
@@ -121,7 +121,7 @@ class ComfySettings(Section):
     at once, split by estimated work. One server always gets every job at once."""
     workflows: dict[str, Path] = {}
     """API-format workflow per step (audio, restore, realistic, transition, lipsync, outro); default: the
-    project's ``workflows/<step>.json``."""
+    packaged ``vivant/workflows/<step>.json``."""
     job_timeout: Annotated[float, Field(gt=0)] = 1800.0
     """A job still unfinished this many seconds after it started running is interrupted (and retried by the
     engine); time queued behind other jobs does not count."""
