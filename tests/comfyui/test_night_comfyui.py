@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from vivant.backends.comfyui import pool as pool_module
+from vivant.backends.comfyui.client import Timeouts
 from vivant.backends.ffmpeg import probe
 from vivant.cli import app
 
@@ -17,6 +19,14 @@ from .conftest import STANDIN
 from .server import ComfyTestServer
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def fast_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole night keeps the production timeouts but polls a silent socket sooner."""
+    monkeypatch.setattr(pool_module, "TIMEOUTS", Timeouts(poll_interval=0.2, down_after=60.0))
+
+
 runner = CliRunner()
 COMFY_STEPS = ("audio", "restore", "realistic", "transition", "lipsync", "outro")
 PORTRAITS = ["vermeer_girl-with-a-pearl-earring.jpg"]
