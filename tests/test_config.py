@@ -63,8 +63,7 @@ def _uncommented(text: str) -> str:
     """The template with its commented-out sections and keys switched on (keys not set by default stay off)."""
     on = re.compile(r"^# (\[[^\]]+\]|[A-Za-z0-9_\"-]+ = .*)$")
     return "\n".join(
-        m.group(1) if (m := on.match(line)) and NOT_SET not in line else line
-        for line in text.splitlines()
+        m.group(1) if (m := on.match(line)) and NOT_SET not in line else line for line in text.splitlines()
     )
 
 
