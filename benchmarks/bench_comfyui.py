@@ -41,9 +41,9 @@ def main() -> None:
         image = tmp / "in.png"
         subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=s=320x400:d=1",
                         "-frames:v", "1", str(image)], check=True)  # fmt: skip
-        wf = Workflow.load(ROOT / "workflows" / "standin" / "restore.json")
+        wf = Workflow.load(ROOT / "src" / "vivant" / "workflows" / "standin" / "restore.json")
         with ComfyTestServer(tmp / "server") as srv:
-            pool = ComfyPool(ComfySettings(endpoints=[srv.url], poll_interval=2.0), client_id="bench")
+            pool = ComfyPool(ComfySettings(endpoints=[srv.url]), client_id="bench")
             try:
                 pool.run(Job(wf, {"image": image, "width": 96, "height": 120}, tmp / "warm"))  # warm-up
                 srv.stats.runs.clear()

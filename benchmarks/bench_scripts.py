@@ -21,10 +21,10 @@ from pathlib import Path
 
 from vivant.backends.local.writer import TemplateWriter, closing_of, night_slot
 from vivant.backends.zim import ZimResearcher
+from vivant.languages import LANGUAGES
 from vivant.roles import Language, Painting, ResearchNotes, Script
 
 ROOT = Path(__file__).resolve().parents[1]
-LANGUAGES: tuple[Language, ...] = ("fr", "en")
 
 
 def portraits(data: Path) -> list[Painting]:

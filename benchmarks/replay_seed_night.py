@@ -46,6 +46,7 @@ from typing import Any
 from vivant.backends.balance import Balancer
 from vivant.config import Settings
 from vivant.engine import Engine
+from vivant.languages import LANGUAGES
 from vivant.steps.base import Step, StepContext, StepResult
 from vivant.store import NewPainting, Store
 
@@ -65,7 +66,7 @@ SEED = [
 ]
 LIPSYNC_MIN = [7.6, 7.9, 10.0, 10.3, 10.6, 10.8, 10.9, 11.1, 11.2, 11.3, 11.4, 12.2, 12.5, 12.7, 13.6]
 REFUSED_AT = {3, 7, 11, 15, 19}  # positions of the five paintings refused at step 0 (the seed names none)
-LANGS = ("fr", "en")
+LANGS = LANGUAGES
 SEED_NIGHT_MIN = 4 * 60 + 56  # the seed's report: 02:58 -> 07:54
 
 

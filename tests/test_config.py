@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 import pytest
 
 from vivant import config
+from vivant.config.template import NOT_SET
 from vivant.errors import ConfigError
 
 
@@ -54,3 +57,52 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> Non
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such config file"):
         config.load(tmp_path / "nope.toml")
+
+
+def _uncommented(text: str) -> str:
+    """The template with its commented-out sections and keys switched on (keys not set by default stay off)."""
+    on = re.compile(r"^# (\[[^\]]+\]|[A-Za-z0-9_\"-]+ = .*)$")
+    return "\n".join(
+        m.group(1) if (m := on.match(line)) and NOT_SET not in line else line for line in text.splitlines()
+    )
+
+
+def test_the_generated_template_documents_every_key_and_its_commented_values_are_the_defaults(tmp_path: Path) -> None:
+    text = config.default_toml()
+    keys = config.leaf_keys()
+    assert len(keys) > 150
+    for key, field in keys:
+        assert field.description, f"{key} has no docstring (it is the template's comment)"
+        leaf = key.rsplit(".", 1)[-1]
+        table = key.rsplit(".", 1)[0].replace(".NAME", ".youtube") if "." in key else ""
+        assert re.search(rf"^(# )?\[{re.escape(table)}\]$", text, re.M) or not table, table
+        as_table = rf"^(# )?\[{re.escape(key)}\]$"  # a long dict is written as its own table
+        assert re.search(rf"^(# )?{leaf} = ", text, re.M) or re.search(as_table, text, re.M), f"{key} is missing"
+    # every value shown, commented out or not, is the default
+    on = _uncommented(text)
+    assert on != text and "[llm]" in on and "# [llm]" in text
+    assert config.parse(on, base=tmp_path) == config.Settings().resolved(tmp_path)
+    assert not [line for line in text.splitlines() if len(line) > 120 and not line.rstrip().endswith('"')]
+
+
+def test_template_with_zims_and_music(tmp_path: Path) -> None:
+    text = config.default_toml(zim_files=[tmp_path / "a.zim"], music_dir=tmp_path / "music")
+    parsed = config.parse(text, base=tmp_path)
+    assert parsed.research.zim_files == [tmp_path / "a.zim"] and parsed.render.music_dir == tmp_path / "music"
+
+
+def test_a_removed_key_is_named_in_a_warning_and_ignored(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "vivant.toml"
+    path.write_text("[comfyui]\npoll_interval = 0.5\njob_timeout = 60\n[publish.tiktok]\npoll_seconds = 0\n")
+    with caplog.at_level(logging.WARNING, logger="vivant.config"):
+        settings = config.load(path)
+    assert settings.comfyui.job_timeout == 60
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2 and all("\n" not in w and str(path) in w for w in warned)
+    assert "comfyui.poll_interval is no longer a setting" in warned[0] and "ignored" in warned[0]
+    assert "publish.tiktok.poll_seconds" in warned[1]
+    # a removed key is no longer in the model: a typo next to it is still refused
+    assert all(k not in dict(config.leaf_keys()) for k in config.REMOVED)
+    path.write_text("[comfyui]\npoll_intervall = 0.5\n")
+    with pytest.raises(ConfigError, match=r"comfyui\.poll_intervall: unknown key"):
+        config.load(path)

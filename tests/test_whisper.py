@@ -81,7 +81,7 @@ def test_faster_whisper_on_the_embedded_english_voice(tmp_path: Path, tiny_en: P
     voice = LocalVoice(VoiceSettings()).voice_for("en")
     wav = tmp_path / "narration.wav"
     voice_timings = voice.speak(SCRIPT, "en", wav)
-    transcriber = WhisperTranscriber(WhisperSettings(model_dir=tiny_en, beam_size=1))
+    transcriber = WhisperTranscriber(WhisperSettings(model_dir=tiny_en), beam_size=1)
     assert isinstance(transcriber, Transcriber)
     started = time.monotonic()
     words = transcriber.align(wav, SCRIPT, "en", voice_timings)

@@ -100,7 +100,7 @@ def _comfyui(settings: Settings) -> list[Finding]:
             users = ", ".join(s for s in steps if backends.pool_key(s) == key)
             for ep in pool.endpoints:
                 try:
-                    stats = pool.call(ep.client.system_stats(), timeout=settings.comfyui.request_timeout + 5)
+                    stats = pool.call(ep.client.system_stats(), timeout=pool.timeouts.request + 5)
                 except VivantError as e:
                     findings.append(Finding(f"comfyui {ep.url}", False, str(e)))
                     continue
@@ -148,7 +148,7 @@ def _llm(settings: Settings) -> list[Finding]:
     findings: list[Finding] = []
     for url in pool_urls(llm.base_url, llm.endpoints):
         name = f"llm {safe_url(url)}"
-        client = LLMClient(url, llm.model, api_key=llm.key(), connect_timeout=min(llm.connect_timeout, 5.0),
+        client = LLMClient(url, llm.model, api_key=llm.key(), connect_timeout=5.0,
                            read_timeout=10.0, request_timeout=15.0)  # fmt: skip
         try:
             served = client.models()

@@ -35,6 +35,7 @@ from vivant.config import Settings
 from vivant.errors import BatchBusy, InputError, StepError, StoreError, VivantError, WorkspaceError
 from vivant.events import NOTICES, Event, EventBus, EventKind
 from vivant.files import file_stem, sha256_of
+from vivant.languages import LANGUAGES
 from vivant.roles import Gender, Language, Painting
 from vivant.states import RUNNABLE, AttemptStatus, ItemState
 from vivant.steps import STEPS, Step, StepContext, StepResult
@@ -177,9 +178,9 @@ class Engine:
     def languages(self, batch_id: int) -> list[Language]:
         langs: list[Language] = []
         for lang in self.store.batch(batch_id).languages:
-            if lang not in ("fr", "en"):
+            if lang not in LANGUAGES:
                 raise VivantError(f"batch {batch_id}: unknown language {lang!r}")
-            langs.append(lang)  # type: ignore[arg-type]
+            langs.append(lang)
         return langs
 
     def run(self, batch_id: int) -> BatchSummary:
@@ -341,7 +342,7 @@ class Engine:
         return lookup
 
     def _backend_name(self, step: Step) -> str:
-        return getattr(self.settings.backends, step.backend_key or step.name, "local")
+        return getattr(self.settings.backends, step.name, "local")
 
     def resource_of(self, step: Step) -> str:
         """Where a step runs (its attempts' resource, its lane in overlap mode): ``[scheduler.resources]`` first,

@@ -12,7 +12,6 @@ traceback for a ``VivantError``. Library code raises these, it never prints.
     │   └── BatchBusy         another live process owns the batch (its lease)
     ├── StepError             a step could not do its job (retried by the engine)
     │   ├── InputError        bad input for one painting (not an image, truncated, missing): not retried
-    │   ├── Refused           step 0 refused the painting (the item becomes ABORTED)
     │   └── ExternalToolError an external program failed
     │       └── FFmpegError   ffmpeg exited non-zero (carries the stderr tail)
     └── WorkspaceError        the workspace cannot be written (disk full, permissions)
@@ -65,16 +64,6 @@ class InputError(StepError):
     """The painting's input is bad (not an image, truncated, missing): retrying cannot help."""
 
     retryable = False
-
-
-class Refused(StepError):
-    """Step 0 refused the painting; the item becomes ABORTED with these reasons."""
-
-    retryable = False
-
-    def __init__(self, reasons: Sequence[str]) -> None:
-        self.reasons = list(reasons)
-        super().__init__("refused: " + "; ".join(self.reasons))
 
 
 class ExternalToolError(StepError):

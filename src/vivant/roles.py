@@ -17,8 +17,8 @@ from typing import Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vivant.config import ChecksSettings
+from vivant.languages import Language
 
-Language = Literal["fr", "en"]
 Gender = Literal["female", "male", "unclear"]
 MAX_SCRIPT_WORDS = 150
 

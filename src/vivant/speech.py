@@ -8,9 +8,10 @@ and again by the writers on whatever they assemble. It is idempotent: cleaning c
 from __future__ import annotations
 
 import re
-from typing import Literal
 
-SpeechLanguage = Literal["en", "fr"]
+from vivant.languages import Language
+
+SpeechLanguage = Language
 
 NBSP = "\u00a0"
 """Espace insécable: before ':' ';' '!' '?' and inside guillemets in French."""

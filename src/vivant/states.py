@@ -44,8 +44,6 @@ ALLOWED: dict[ItemState, frozenset[ItemState]] = {
 RUNNABLE = frozenset({S.PENDING, S.PROCESSING, S.REDO})
 """States of items the engine still has work for."""
 
-FINAL = frozenset({S.COMPLETE, S.FAILED, S.ABORTED, S.APPROVED, S.REJECTED})
-
 
 def allowed(old: ItemState, new: ItemState) -> bool:
     return new in ALLOWED[old]

@@ -118,7 +118,7 @@ def dropping() -> Iterator[tuple[str, list[int]]]:
 def _settings(url: str, *, more: list[str] | None = None, subtitles: str = "local", **speech: Any) -> Settings:
     s = Settings(
         speech=SpeechSettings(base_url=url, endpoints=more or [], model="kokoro", **speech),
-        llm=LLMSettings(read_timeout=1.0, request_timeout=30.0, down_for=60.0),
+        llm=LLMSettings(read_timeout=1.0, request_timeout=30.0),
     )
     s.backends.audio = "openai"
     s.backends.subtitles = subtitles  # type: ignore[assignment]

@@ -187,7 +187,7 @@ def test_slow_download_completes_and_a_stalled_one_times_out(
     server: ComfyTestServer, make_pool: MakePool, image: Path, wav: Path, tmp_path: Path
 ) -> None:
     server.faults.view_chunk_delay = 0.02
-    pool = make_pool(server.url, request_timeout=1.0)
+    pool = make_pool(server.url, request=1.0, connect=1.0, download_stall=1.0)
     t0 = time.monotonic()
     result = pool.run(lipsync_job(image, wav, tmp_path))
     assert probe(result.path).video_codec == "h264"

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from vivant.backends.comfyui import pool as pool_module
+from vivant.backends.comfyui.client import Timeouts
 from vivant.backends.ffmpeg import probe
 from vivant.cli import app
 
@@ -17,6 +19,14 @@ from .conftest import STANDIN
 from .server import ComfyTestServer
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def fast_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole night keeps the production timeouts but polls a silent socket sooner."""
+    monkeypatch.setattr(pool_module, "TIMEOUTS", Timeouts(poll_interval=0.2, down_after=60.0))
+
+
 runner = CliRunner()
 COMFY_STEPS = ("audio", "restore", "realistic", "transition", "lipsync", "outro")
 PORTRAITS = ["vermeer_girl-with-a-pearl-earring.jpg"]
@@ -29,7 +39,7 @@ def comfy_workspace(tmp_path: Path, paintings_dir: Path, url: str, portraits: li
         assert f'\n{step} = "local"' in text
         text = text.replace(f'\n{step} = "local"', f'\n{step} = "comfyui"')
     workflows = "\n".join(f'{s} = "{STANDIN / (s + ".json")}"' for s in COMFY_STEPS)
-    text += (f'\n[comfyui]\nendpoints = ["{url}"]\npoll_interval = 0.2\nvideo_width = 160\nvideo_height = 288\n'
+    text += (f'\n[comfyui]\nendpoints = ["{url}"]\nvideo_width = 160\nvideo_height = 288\n'
              f"video_fps = 8\njob_timeout = 60\n\n[comfyui.workflows]\n{workflows}\n")  # fmt: skip
     cfg.write_text(text)
     return cfg

@@ -23,7 +23,7 @@ def test_a_failed_comfyui_preflight_creates_no_batch_and_uses_no_painting(
     bad = tmp_path / "bad.json"
     bad.write_text((STANDIN / "restore.json").read_text().replace('"bicubic"', '"superres"'))
     text = cfg.read_text().replace('restore = "local"', 'restore = "comfyui"')
-    cfg.write_text(text + f'\n[comfyui]\nendpoints = ["{server.url}"]\nrequest_timeout = 3.0\n'
+    cfg.write_text(text + f'\n[comfyui]\nendpoints = ["{server.url}"]\n'
                           f'[comfyui.workflows]\nrestore = "{bad}"\n')  # fmt: skip
     result = CliRunner().invoke(app, ["night", "--count", "1", "--config", str(cfg)])
     assert result.exit_code == 1, result.output

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from vivant.backends.comfyui.errors import WorkflowError
-from vivant.backends.comfyui.roles import OFFERED, frame_counts
+from vivant.backends.comfyui.roles import LIPSYNC_CROSSFADE, OFFERED, frame_counts
 from vivant.backends.comfyui.workflow import Workflow, preflight
 
 from .conftest import ROOT, STANDIN
 from .server import OBJECT_INFO
 
-DEFAULTS = ROOT / "workflows"
+DEFAULTS = ROOT / "src" / "vivant" / "workflows"
 CUSTOM_NODES = {"audio.json": ["Qwen3TTS"]}
 NEWER_THAN_0_3_64 = {
     "lipsync_infinitetalk.json": ["WanInfiniteTalkToVideo"],
@@ -149,7 +149,7 @@ def test_lipsync_windows_stay_within_the_model(name: str, frames: int, fps: int,
     words = [WordTiming(word="w", start=0.1 + 0.4 * k, end=0.1 + 0.4 * k + 0.3) for k in range(150)]
     wf = Workflow.load(DEFAULTS / name)
     counted = "frames_8n1" if "frames_8n1" in wf.placeholders else "frames_4n1"
-    windows = plan(words, 60.2, seconds, crossfade=settings.comfyui.lipsync_crossfade, fps=30)
+    windows = plan(words, 60.2, seconds, crossfade=LIPSYNC_CROSSFADE, fps=30)
     assert len(windows) > 1
     for w in windows:
         assert frame_counts(w.clip_seconds, fps)[counted] <= frames, (name, w)

@@ -103,7 +103,8 @@ def test_tiktok_direct_post_with_chunked_upload(tmp_path: Path, caplog: pytest.L
     video = _video(tmp_path, 11 * 2**20 + 12345)
     with FakeTikTok(TOKEN, polls_before_complete=2) as tt:
         refs: list[dict[str, object]] = []
-        adapter = TikTok(TikTokSettings(api_base=tt.url, chunk_bytes=5 * 2**20), _creds(), sleep=lambda s: None)
+        adapter = TikTok(TikTokSettings(api_base=tt.url), _creds(), sleep=lambda s: None)
+        adapter.chunk_bytes = 5 * 2**20
         result = adapter.publish(_job(video), refs.append)
         (post,) = tt.posts.values()
         assert len(post["chunks"]) == 2  # 5 MB, then 6 MB and the rest: TikTok's rule for the last chunk
@@ -136,7 +137,7 @@ def test_instagram_reel_resumable_upload_polling_and_publish(tmp_path: Path, cap
     caplog.set_level(logging.DEBUG)
     video = _video(tmp_path, 200_000)
     with FakeInstagram(TOKEN) as ig:
-        settings = InstagramSettings(api_base=ig.url + "/v21.0", upload_base=ig.url, poll_seconds=0)
+        settings = InstagramSettings(api_base=ig.url + "/v21.0", upload_base=ig.url)
         refs: list[dict[str, object]] = []
         adapter = Instagram(settings, _creds(), sleep=lambda s: None)
         result = adapter.publish(_job(video), refs.append)

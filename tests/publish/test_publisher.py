@@ -90,7 +90,7 @@ def test_a_crash_mid_upload_then_a_restart_makes_exactly_one_post(ws_config: Pat
             ws_config,
             ('platforms = ["folder"]', 'platforms = ["youtube"]'),
             ('youtube = ["09:00", "12:00", "15:00", "18:00", "21:00"]', "youtube = []"),
-            ("languages = []             # empty", 'languages = ["fr"]         # empty'),
+            ("languages = []", 'languages = ["fr"]'),
             append=f'\n[publish.youtube]\napi_base = "{yt.url}"\nchunk_bytes = 262144\n',
         )
         _credentials(ws_config)
@@ -132,8 +132,8 @@ def test_tiktok_gets_a_render_without_watermark_and_quota_stops_the_day(
             ws_config,
             ('platforms = ["folder"]', 'platforms = ["tiktok", "folder"]'),
             ('tiktok = ["09:30", "12:30", "15:30", "18:30", "21:30"]', "tiktok = []"),
-            ("languages = []             # empty", 'languages = ["fr"]         # empty'),
-            append=f'\n[publish.tiktok]\napi_base = "{tt.url}"\npoll_seconds = 0\n',
+            ("languages = []", 'languages = ["fr"]'),
+            append=f'\n[publish.tiktok]\napi_base = "{tt.url}"\n',
         )
         _credentials(ws_config)
         first, second = _items(settings)

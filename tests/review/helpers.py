@@ -24,7 +24,7 @@ TINY = [
     ("height = 640", "height = 320"),
     ("title_seconds = 3.0", "title_seconds = 1.0"),
     # the loudness-driven mouth: at 180x320 the landmark mouth is a few pixels, too small for QA's sync measure
-    ('# mouth = "landmarks"', 'mouth = "warp"'),
+    ('mouth = "landmarks"', 'mouth = "warp"'),
 ]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",

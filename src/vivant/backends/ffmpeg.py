@@ -11,7 +11,6 @@ step folders).
 from __future__ import annotations
 
 import ctypes
-import json
 import logging
 import os
 import shlex
@@ -268,23 +267,3 @@ def loudness(path: Path) -> float:
     if not found:
         raise FFmpegError(f"{path}: no loudness measured", stderr_tail=err)
     return float(found[-1])
-
-
-def escape_filter_value(text: str) -> str:
-    """Escape a value for use inside a filtergraph option (drawtext text, file paths)."""
-    out = text.replace("\\", "\\\\").replace("'", "\u2019").replace(":", "\\:").replace("%", "\\%")
-    return out.replace(",", "\\,").replace(";", "\\;").replace("[", "\\[").replace("]", "\\]")
-
-
-def write_concat_list(paths: Sequence[Path], dest: Path) -> Path:
-    """Write a concat-demuxer list file (pure text; paths quoted)."""
-    lines = []
-    for p in paths:
-        quoted = str(p.resolve()).replace("'", "'\\''")
-        lines.append(f"file '{quoted}'")
-    dest.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return dest
-
-
-def to_json(info: MediaInfo) -> str:
-    return json.dumps(info.__dict__)

@@ -36,7 +36,7 @@ def speech_client(speech: SpeechSettings, llm: LLMSettings) -> LLMClient:
         raise ConfigError('speech.base_url (or llm.base_url) is not set (needed by backends.audio = "openai")')
     return LLMClient(
         base, speech.model, more_urls=speech.endpoints if own else llm.endpoints, parallel=llm.parallel,
-        down_for=llm.down_for, api_key=speech.key() if own else llm.key(), connect_timeout=llm.connect_timeout,
+        api_key=speech.key() if own else llm.key(),
         read_timeout=llm.read_timeout, request_timeout=llm.request_timeout,
     )  # fmt: skip
 

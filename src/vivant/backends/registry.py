@@ -26,6 +26,9 @@ from vivant.roles import (
 if TYPE_CHECKING:
     from vivant.backends.comfyui.roles import ComfyBackends
 
+COMFY_IN_FLIGHT = 64
+"""Jobs of one ComfyUI step queued on the servers at once (all of them, for a night of normal size)."""
+
 
 class Roles:
     """The role implementations for one run."""
@@ -87,7 +90,7 @@ class Roles:
         """Units of one step the engine may have in flight: a remote queue takes them all at once; an LLM pool
         takes ``[llm] parallel`` requests on each of its servers."""
         if backend == "comfyui":
-            return self.settings.comfyui.max_in_flight
+            return COMFY_IN_FLIGHT
         if backend != "openai":
             return 1
         from vivant.backends.llm import pool_urls

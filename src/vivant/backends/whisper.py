@@ -171,11 +171,12 @@ class _Aligning:
 class WhisperTranscriber(_Aligning):
     """The Transcriber backed by faster-whisper (CTranslate2), CPU or CUDA, in this process."""
 
-    def __init__(self, settings: WhisperSettings, *, model: Any = None) -> None:
+    def __init__(self, settings: WhisperSettings, *, model: Any = None, beam_size: int = 5) -> None:
         if settings.model_dir is None and model is None:
             raise ConfigError('whisper.model_dir is not set (needed by backends.subtitles = "whisper")')
         super().__init__(settings)
         self._model = model
+        self.beam_size = beam_size
         folder = settings.model_dir.name if settings.model_dir else "model"
         self.base_name = f"faster-whisper:{folder}"
 
@@ -210,7 +211,7 @@ class WhisperTranscriber(_Aligning):
                 str(audio),
                 language=language,
                 word_timestamps=True,
-                beam_size=self.settings.beam_size,
+                beam_size=self.beam_size,
                 condition_on_previous_text=False,
                 initial_prompt=prompt or None,
             )
@@ -235,7 +236,7 @@ class ApiWhisperTranscriber(_Aligning):
             client = LLMClient(
                 settings.base_url if own else llm.base_url, settings.model,
                 more_urls=settings.endpoints if own else llm.endpoints, parallel=llm.parallel,
-                down_for=llm.down_for, api_key=key, connect_timeout=llm.connect_timeout,
+                api_key=key,
                 read_timeout=llm.read_timeout, request_timeout=llm.request_timeout,
             )  # fmt: skip
         self.client = client

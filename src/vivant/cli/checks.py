@@ -35,12 +35,13 @@ def qa(
 
     from vivant.config import Settings, find, load
     from vivant.errors import InputError
+    from vivant.languages import LANGUAGES
     from vivant.qa import QAInputs, run_qa
 
     setup_logging(verbose)
     found = config or find()
     settings = load(found) if found else Settings()
-    if lang is not None and lang not in ("fr", "en"):
+    if lang is not None and lang not in LANGUAGES:
         err_console.print(f"[bold red]error:[/] --lang {escape(lang)}: choose fr or en")
         raise typer.Exit(2)
     try:

@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from vivant.errors import VivantError
+from vivant.languages import LANGUAGES
 from vivant.redact import RedactingFilter, redact
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def parse_langs(value: str | None, default: list[str]) -> list[str]:
     if not value:
         return list(default)
     langs = [v.strip() for v in value.split(",") if v.strip()]
-    bad = [v for v in langs if v not in ("fr", "en")]
+    bad = [v for v in langs if v not in LANGUAGES]
     if bad or not langs:
         raise VivantError(f"--langs: unknown language {', '.join(bad) or '(none)'}; choose from fr, en")
     return langs

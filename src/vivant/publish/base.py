@@ -103,8 +103,13 @@ class HttpAdapter(Generic[S]):
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        status_polls: int = 60,
+        poll_seconds: float = 5.0,
     ) -> None:
         self.settings = settings
+        self.status_polls = status_polls
+        """Times a post's processing status is asked before it is left for the next run."""
+        self.poll_seconds = poll_seconds
         self.credentials = credentials
         self.transport = transport
         self.sleep = sleep

@@ -125,13 +125,13 @@ class Instagram(base.HttpAdapter[InstagramSettings]):
         return "" if r.status_code == 404 else str(base.json_of(r).get("status_code", ""))
 
     def _wait(self, c: httpx.Client, container: str) -> None:
-        for _ in range(self.settings.status_polls):
+        for _ in range(self.status_polls):
             state = self._container_status(c, container)
             if state in ("FINISHED", "PUBLISHED"):
                 return
             if state in ("ERROR", "EXPIRED", ""):
                 raise TransientError(f"Instagram: container {state or 'gone'}; a new one is made next time")
-            self.sleep(self.settings.poll_seconds)
+            self.sleep(self.poll_seconds)
         raise TransientError("Instagram: the video is still processing; its status is asked again next time")
 
     def _permalink(self, c: httpx.Client, media: str) -> str:

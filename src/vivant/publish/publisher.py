@@ -1,7 +1,7 @@
 """The publisher: which approved paintings go out today, when, on which platform and language, and the posting
 itself with its retries.
 
-Each pass (``vivant publish run --once``, or every ``interval_seconds`` for the long-running process):
+Each pass (``vivant publish run --once``, or every ``interval`` (300 s) for the long-running process):
 
 1. posts not yet made of paintings no longer approved are cancelled;
 2. posts planned on an earlier day and not made yet move to today (they count in today's paintings);
@@ -109,11 +109,14 @@ class Publisher:
         credentials: Credentials | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        interval: float = 300.0,
     ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
         self.sleep = sleep
+        self.interval = interval
+        """The long-running publisher wakes up at least this often (seconds)."""
         self._adapters: dict[str, Adapter] = dict(adapters or {})
         self._credentials = credentials
         if credentials is not None:
@@ -371,9 +374,9 @@ class Publisher:
         return summary
 
     def next_wake(self) -> float:
-        """Seconds until the next post is ready (at most ``interval_seconds``)."""
+        """Seconds until the next post is ready (at most ``interval``)."""
         now = self.clock()
-        interval = self.settings.publish.interval_seconds
+        interval = self.interval
         ready = [self._ready_at(r) for r in self.store.posts(day=local_day(now), states=OPEN)]
         soonest = min(ready, default=now + interval)
         return max(1.0, min(interval, soonest - now, day_start(next_day(local_day(now))) - now + 1))

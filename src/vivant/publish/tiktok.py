@@ -67,6 +67,8 @@ def classify(response: httpx.Response) -> PublishError | None:
 
 class TikTok(base.HttpAdapter[TikTokSettings]):
     name = "tiktok"
+    chunk_bytes = 10 * MB
+    """Chunk size of the file upload (TikTok: 5 to 64 MB; a file under 5 MB goes in one chunk); tests set less."""
 
     def _headers(self) -> dict[str, str]:
         token = self.credentials.need("tiktok", "access_token").get_secret_value()
@@ -110,7 +112,7 @@ class TikTok(base.HttpAdapter[TikTokSettings]):
             privacy = self.settings.privacy_level if self.settings.audited else "SELF_ONLY"
             if options and privacy not in options:
                 raise PermanentError(f"TikTok: privacy {privacy} is not offered ({', '.join(options)})")
-            chunk_size, count = chunks(size, self.settings.chunk_bytes)
+            chunk_size, count = chunks(size, self.chunk_bytes)
             data = self._call(c, "/v2/post/publish/video/init/", {
                 "post_info": {
                     "title": self.caption(job), "privacy_level": privacy,
@@ -129,7 +131,7 @@ class TikTok(base.HttpAdapter[TikTokSettings]):
             return self._wait(c, publish_id, username)
 
     def _upload(self, c: httpx.Client, job: PostJob, upload_url: str, size: int) -> None:
-        chunk_size, count = chunks(size, self.settings.chunk_bytes)
+        chunk_size, count = chunks(size, self.chunk_bytes)
         with job.video.open("rb") as f:
             for k in range(count):
                 start = k * chunk_size
@@ -150,7 +152,7 @@ class TikTok(base.HttpAdapter[TikTokSettings]):
         return self._call(c, "/v2/post/publish/status/fetch/", {"publish_id": publish_id}, "TikTok: post status")
 
     def _wait(self, c: httpx.Client, publish_id: str, username: str) -> PostResult:
-        for _ in range(self.settings.status_polls):
+        for _ in range(self.status_polls):
             status = self._status(c, publish_id)
             state = str(status.get("status", ""))
             if state == "PUBLISH_COMPLETE":
@@ -160,7 +162,7 @@ class TikTok(base.HttpAdapter[TikTokSettings]):
                 if reason in STOP_FAIL_REASONS:
                     raise StopForToday(f"TikTok: post failed: {reason}")
                 raise TransientError(f"TikTok: post failed: {reason}; a new post starts next time")
-            self.sleep(self.settings.poll_seconds)
+            self.sleep(self.poll_seconds)
         raise TransientError("TikTok: still processing; its status is asked again next time")
 
     @staticmethod

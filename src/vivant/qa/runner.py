@@ -19,6 +19,10 @@ from vivant.qa.model import Check, QAReport, Verdict
 
 log = logging.getLogger(__name__)
 FROZEN_VOICED_SHARE = 0.3
+SILENCE_DROP_DB = 18.0
+"""A stretch this far below the narration's level counts as silence."""
+MIN_SYNC_CORRELATION = 0.3
+"""Below this correlation between mouth motion and voice, the sync is not measured (a warning, not a fail)."""
 """A still stretch counts as frozen when the voice is heard through at least this share of it."""
 
 
@@ -148,7 +152,7 @@ def run_qa(
     # a still picture while the voice pauses is a portrait at rest (the landmark mouth closes in silences); a
     # still picture while the voice speaks is the defect
     frozen = _longest([r for r in an.frozen_runs(frames, fps, span)
-                       if an.voiced_share(env, r, level, q.silence_drop_db) >= FROZEN_VOICED_SHARE])  # fmt: skip
+                       if an.voiced_share(env, r, level, SILENCE_DROP_DB) >= FROZEN_VOICED_SHARE])  # fmt: skip
     checks.append(
         Check(
             name="frozen",
@@ -207,7 +211,7 @@ def run_qa(
             detail="share of samples at full scale",
         )
     )
-    gap, gap_at = an.longest_silence(env, span, level, q.silence_drop_db)
+    gap, gap_at = an.longest_silence(env, span, level, SILENCE_DROP_DB)
     checks.append(
         Check(
             name="silence",
@@ -249,7 +253,7 @@ def run_qa(
     # -- sync
     sync = an.sync_offset(frames, fps, mono, media.AUDIO_RATE, span)
     rule = f"± {q.max_sync_ms:g} ms"
-    if sync.correlation < q.min_sync_correlation:
+    if sync.correlation < MIN_SYNC_CORRELATION:
         checks.append(
             Check(
                 name="sync",

@@ -131,8 +131,6 @@ class Step:
     """Where the production backend runs; local backends always run on the CPU."""
     needs: tuple[str, ...] = ()
     """Steps whose artifacts this one reads (the real dependencies)."""
-    backend_key: str = ""
-    """The ``[backends]`` config key that picks this step's backend (default: the step name)."""
 
     @property
     def label(self) -> str:

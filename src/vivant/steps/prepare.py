@@ -6,6 +6,9 @@ from vivant.errors import InputError
 from vivant.roles import Box
 from vivant.steps.base import Step, StepContext, StepResult
 
+PREPARED_LONG_SIDE = 1280
+"""Pixels on the long side of the image the later steps work from."""
+
 
 def _scale(box: Box, factor: float) -> Box:
     return box.model_copy(
@@ -24,7 +27,7 @@ def run(ctx: StepContext) -> StepResult:
     verdict = inspector.inspect(image, ctx.painting, ctx.settings.checks)
     artifacts = {}
     if verdict.accepted:
-        width, _height = resize_long_side(image, ctx.out / "prepared.png", ctx.settings.render.prepare_long_side)
+        width, _height = resize_long_side(image, ctx.out / "prepared.png", PREPARED_LONG_SIDE)
         factor = width / verdict.width
         verdict = verdict.model_copy(
             update={

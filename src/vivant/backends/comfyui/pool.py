@@ -53,6 +53,14 @@ from vivant.urls import safe_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+TIMEOUTS = Timeouts(down_after=60.0)
+"""The timeouts of a pool made without its own (read when the pool is made; tests shorten them)."""
+MAX_RESUBMITS = 3
+"""Times a prompt lost to a server restart is submitted again."""
+HEALTH_TIMEOUT = 180.0
+"""Seconds a restarted server gets to answer /system_stats."""
 EventSink = Callable[..., None]
 
 
@@ -140,7 +148,9 @@ class ComfyPool:
         urls: list[str] | None = None,
         key: str = "comfyui.endpoints",
         switch_models: bool | None = None,
+        timeouts: Timeouts | None = None,
     ) -> None:
+        self.timeouts = timeouts or TIMEOUTS
         self.urls = list(settings.endpoints if urls is None else urls)
         self.key = key
         """The config key naming these servers (for messages)."""
@@ -156,11 +166,7 @@ class ComfyPool:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="comfyui-loop", daemon=True)
         self._thread.start()
-        t = Timeouts(
-            request=settings.request_timeout, connect=min(5.0, settings.request_timeout),
-            download_stall=settings.request_timeout, poll_interval=settings.poll_interval,
-            down_after=settings.down_after,
-        )  # fmt: skip
+        t = self.timeouts
 
         async def make() -> list[Endpoint]:
             return [
@@ -215,7 +221,7 @@ class ComfyPool:
                     hooks: JobHooks | None = None) -> Endpoint:  # fmt: skip
         """Take a place on the endpoint with the least work outstanding that is up (waiting, first come first
         served, while every one holds ``queue_depth`` jobs); :meth:`_release` gives it back."""
-        deadline = time.monotonic() + self.settings.down_after
+        deadline = time.monotonic() + self.timeouts.down_after
         while not self._healthy_now():  # all marked down: see whether one came back
             for ep in self.endpoints:
                 if await ep.client.healthy():
@@ -229,7 +235,7 @@ class ComfyPool:
                 break
             if time.monotonic() >= deadline:
                 raise ComfyEndpointDown(f"no ComfyUI endpoint of {self.key} answers: " + ", ".join(self.urls))
-            await asyncio.sleep(min(1.0, self.settings.poll_interval))
+            await asyncio.sleep(min(1.0, self.timeouts.poll_interval))
         k = await self.balancer.acquire(cost, avoid=None if avoid is None else avoid.index, family=family)
         return self.endpoints[k]
 
@@ -261,7 +267,7 @@ class ComfyPool:
             await self.balancer.switched(ep.index)
 
     def _mark_down(self, ep: Endpoint, why: str, hooks: JobHooks | None = None) -> None:
-        self.balancer.mark_down(ep.index, max(self.settings.down_after, 1.0))
+        self.balancer.mark_down(ep.index, max(self.timeouts.down_after, 1.0))
         self.stats.events.append(f"down {ep.url}: {why}")
         log.warning("ComfyUI endpoint %s is down: %s", ep.url, why)
         if hooks is not None:
@@ -325,7 +331,7 @@ class ComfyPool:
             except ComfyLost as e:
                 self.balancer.forget_models(ep.index)  # the server restarted: nothing is loaded
                 self.stats.resubmitted += 1
-                if submissions > self.settings.max_resubmits:
+                if submissions > MAX_RESUBMITS:
                     raise
                 log.info("%s: prompt %s lost on %s; submitting again", job.label, prompt_id, ep.url)
                 self.stats.events.append(f"resubmit {ep.url}: {prompt_id} lost")
@@ -341,7 +347,7 @@ class ComfyPool:
                     "down_seconds": e.unreachable_for,
                 }
             except ComfyConnectionError as e:
-                if submissions > self.settings.max_resubmits + len(self.endpoints):
+                if submissions > MAX_RESUBMITS + len(self.endpoints):
                     raise
                 self._mark_down(ep, str(e), hooks)
                 self.stats.moved += 1
@@ -441,7 +447,7 @@ class ComfyPool:
                     *shlex.split(cmd), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
                     preexec_fn=die_with_parent(),
                 )  # fmt: skip
-                _, err = await asyncio.wait_for(proc.communicate(), self.settings.health_timeout)
+                _, err = await asyncio.wait_for(proc.communicate(), HEALTH_TIMEOUT)
             except (OSError, TimeoutError) as e:
                 raise ComfyConnectionError(f"{ep.url}: restart command {cmd!r} failed: {e}") from None
             if proc.returncode != 0:
@@ -450,12 +456,12 @@ class ComfyPool:
                                            + (f": {tail[0]}" if tail else ""))  # fmt: skip
             ep.object_info = None
             self.balancer.forget_models(ep.index)
-            deadline = time.monotonic() + self.settings.health_timeout
+            deadline = time.monotonic() + HEALTH_TIMEOUT
             await asyncio.sleep(0.2)
             while not await ep.client.healthy():
                 if time.monotonic() >= deadline:
                     self._mark_down(ep, "no answer after restart")
-                    raise ComfyConnectionError(f"{ep.url}: not answering {self.settings.health_timeout:.0f} s "
+                    raise ComfyConnectionError(f"{ep.url}: not answering {HEALTH_TIMEOUT:.0f} s "
                                                "after the restart command")  # fmt: skip
                 await asyncio.sleep(0.25)
             self.balancer.mark_up(ep.index)

@@ -18,6 +18,7 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,8 +35,8 @@ from vivant.urls import safe_url
 
 log = logging.getLogger(__name__)
 COMFY_STEPS = ("audio", "restore", "realistic", "transition", "lipsync", "outro")
-DEFAULT_WORKFLOWS = Path(__file__).resolve().parents[4] / "workflows"
-"""The project's ``workflows/`` folder (used when ``comfyui.workflows`` names no file for a step)."""
+DEFAULT_WORKFLOWS = Path(str(files("vivant"))) / "workflows"
+"""The packaged ``vivant/workflows/`` folder (used when ``comfyui.workflows`` names no file for a step)."""
 
 _VIDEO = ("image", "end_image", "prompt", "negative_prompt", "seed", "width", "height", "fps", "seconds", "frames",
           "frames_4n1", "frames_8n1")  # fmt: skip
@@ -48,13 +49,16 @@ OFFERED: dict[str, tuple[str, ...]] = {
     "lipsync": (*(p for p in _VIDEO if p != "end_image"), "audio"),
 }
 """The placeholders each step fills; a workflow binding any other one fails its preflight."""
+LIPSYNC_CROSSFADE = 0.2
+"""Seconds of crossfade at each cut between lip-sync windows (the clips are made that much longer, so the joined
+clip keeps the narration's length and clock)."""
+WORDS_PER_SECOND = 2.5
+"""Speech rate used to estimate vivant:seconds for TTS workflows."""
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
 
 
 def default_client_id(settings: Settings) -> str:
     """A clientId stable across restarts of this program (so a resumed night hears about its old prompts)."""
-    if settings.comfyui.client_id:
-        return settings.comfyui.client_id
     digest = hashlib.sha1(str(settings.workspace.resolve()).encode()).hexdigest()[:10]
     return f"vivant-{socket.gethostname()}-{digest}"
 
@@ -268,12 +272,11 @@ class ComfyLipSyncer(_ComfyRole):
             # the model's limit: each job's clip (its window plus the crossfade, its frame count rounded up to
             # the 4n+1 / 8n+1 the workflow binds) must stay within it
             slack = 7 if "frames_8n1" in wf.placeholders else 3 if "frames_4n1" in wf.placeholders else 0
-            seconds = max(seconds / 4, (frames - slack - 1) / gen_fps - cs.lipsync_crossfade)
+            seconds = max(seconds / 4, (frames - slack - 1) / gen_fps - LIPSYNC_CROSSFADE)
         return seconds, mode, gen_fps
 
     def animate(self, portrait: Path, audio: Path, out: Path, *, face: Box | None, width: int, height: int,
                 fps: int, words: Sequence[WordTiming] | None = None) -> None:  # fmt: skip
-        cs = self.cs
         seconds = ffmpeg.probe(audio).duration
         max_seconds, mode, gen_fps = self.window_settings()
         if max_seconds <= 0 or seconds <= max_seconds + 1e-9:
@@ -282,7 +285,7 @@ class ComfyLipSyncer(_ComfyRole):
         ctx = current_context()
         if words is None:
             words = self._words(ctx)
-        plan = windows.plan(words, seconds, max_seconds, crossfade=cs.lipsync_crossfade, fps=fps)
+        plan = windows.plan(words, seconds, max_seconds, crossfade=LIPSYNC_CROSSFADE, fps=fps)
         lang = (ctx.language if ctx is not None else None) or "all"
         unit_dir = ctx.out if ctx is not None else out.parent
         cache = unit_dir.parent / f".windows-{self.step}-{lang}"
@@ -462,7 +465,7 @@ class ComfyVoice(_ComfyRole):
         words = text.split()
         if not words:
             raise WorkflowError("the narration is empty")
-        estimate = round(len(words) / self.cs.words_per_second + 0.5, 2)
+        estimate = round(len(words) / WORDS_PER_SECOND + 0.5, 2)
         values = {
             "text": text, "prompt": text, "language": language, "voice": self.speaker,
             "seconds": estimate, "seed": random.SystemRandom().randrange(2**31),
