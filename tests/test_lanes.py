@@ -217,5 +217,3 @@ def test_a_real_night_in_overlap_mode_then_redo(tmp_path: Path, paintings_dir: P
     assert result.exit_code == 0, result.output
     redone = _attempt_rows(cfg.parent / "vivant.db")[before:]
     assert sorted({r[1] for r in redone}) == [7, 8, 9, 10] and all(r[3] == "SUCCEEDED" for r in redone)
-
-

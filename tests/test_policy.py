@@ -347,3 +347,23 @@ def test_the_retry_policy_is_one_formula() -> None:
     assert not policy.exhausted(3) and policy.exhausted(4)
     settings = Settings()
     assert RetryPolicy.of(settings.retries).attempts == settings.retries.attempts
+
+
+def test_a_backend_reaches_its_attempt_from_the_thread_it_runs_in(night: Night) -> None:
+    from vivant.roles import current_attempt
+
+    def degraded(ctx: StepContext) -> StepResult:
+        attempt = current_attempt()  # what a backend sees: the attempt of this unit, in this thread
+        assert attempt is ctx and attempt.painting.key == ctx.painting.key
+        if ctx.painting.key == "p2":
+            attempt.fall_back("test:server", "local:stand-in")
+        (ctx.out / "b.txt").write_text("x")
+        backend, is_degraded = ctx.ran("test:server", False)
+        return StepResult(artifacts={"out": "b.txt"}, backend=backend, degraded=is_degraded)
+
+    assert night.run(b=degraded) == {"COMPLETE": 3}
+    rows = {(night.key_of(a.item_id), a.backend, a.degraded) for a in night.store.attempts(batch_id=night.batch)
+            if a.step == 1}  # fmt: skip
+    assert rows == {("p0", "test:server", False), ("p1", "test:server", False),
+                    ("p2", "test:server->local:stand-in", True)}  # fmt: skip
+    assert current_attempt() is None
