@@ -203,6 +203,9 @@ class Lanes:
                         self.done.add((item.id, step.number, lang))
         while True:
             self.items = self.store.items(self.batch_id)
+            runnable = {item.id for item in self.items if item.state in RUNNABLE}
+            for key in [k for k in self.retries if k[0] not in runnable]:
+                del self.retries[key]  # another language failed (or aborted) the item meanwhile
             self._settled_here = False
             for lane in self.lanes:
                 self._advance(lane)
@@ -227,9 +230,11 @@ class Lanes:
                 raise RuntimeError("the lane scheduler stalled at " + ", ".join(stuck))
 
     def _until_retry(self) -> float | None:
-        if not self.retries:
-            return None
-        return max(0.0, min(self.retries.values()) - self.monotonic())
+        """How long the workers may be waited for before a retry falls due (None: no retry to come; one already
+        due waits for a place in its lane, which a worker's message frees)."""
+        now = self.monotonic()
+        later = [due for due in self.retries.values() if due > now]
+        return min(later) - now if later else None
 
     def _advance(self, lane: _Lane) -> None:
         """Start what the lane can start; move it to its next step when its current one is done, or handed over.

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from vivant.config import RetrySettings, Settings
 from vivant.errors import InputError, StepError, VivantError, WorkspaceError
@@ -37,6 +37,9 @@ from vivant.roles import Gender, Language, Painting, running
 from vivant.states import RUNNABLE, AttemptStatus, ItemState
 from vivant.steps.base import Step, StepContext, StepResult
 from vivant.store import AttemptRow, ItemRow, NewArtifact, PaintingRow, Store
+
+if TYPE_CHECKING:
+    from vivant.backends.registry import Roles
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +121,7 @@ def sha256_of(path: Path) -> str:
 class Units:
     """Opens, executes and settles units for the engine's scheduler (:mod:`vivant.lanes`)."""
 
-    def __init__(self, store: Store, settings: Settings, roles: object, steps: Sequence[Step], *, emit: Emit,
+    def __init__(self, store: Store, settings: Settings, roles: Roles, steps: Sequence[Step], *, emit: Emit,
                  monotonic: Callable[[], float], check_lease: Callable[[int], None],
                  backend_of: Callable[[Step], str], resource_of: Callable[[Step], str]) -> None:  # fmt: skip
         self.store = store
@@ -223,7 +226,7 @@ class Units:
         language: Language | None = lang or None  # type: ignore[assignment]
         ctx = StepContext(
             painting=to_painting(painting), language=language, out=tmp, settings=self.settings,
-            roles=self.roles, lookup=lookup, per_language_steps=self._per_language, progress=progress,  # type: ignore[arg-type]
+            roles=self.roles, lookup=lookup, per_language_steps=self._per_language, progress=progress,
             attempt_id=attempt.id, previous_remote_ids=previous, set_remote_id=set_remote_id, notice=notice,
         )  # fmt: skip
         return ctx
