@@ -139,6 +139,9 @@ class Units:
         self._clock = store.clock
         self._later: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         """Events noticed on other threads, emitted by the main thread (listeners write to SQLite)."""
+        self._committed: dict[int, dict[tuple[int, str, str], Path]] = {}
+        """Each item's committed artifacts, (step number, kind, language) -> path: read once per item and run,
+        then kept up to date as units succeed (nothing else supersedes them while the batch's lease is held)."""
         self.errors: dict[tuple[int, int, str], str] = {}
         """The last error of each unit that failed in this run."""
         self.pool_step = next((s for s in self.steps if s.name == "final"), self.steps[-1])
@@ -173,7 +176,7 @@ class Units:
             if a.step == step.number and a.language == lang and a.remote_id
             and a.status == AttemptStatus.INTERRUPTED
         )  # fmt: skip
-        inputs = {(a.step, a.kind, a.language): self.settings.workspace / a.path for a in store.artifacts(item.id)}
+        inputs = self._inputs(item.id)
         attempt = store.start_attempt(item.id, step.number, lang, backend=self.backend_of(step),
                                       resource=self.resource_of(step))  # fmt: skip
         final_dir = self.unit_dir(batch_id, painting, step, lang)
@@ -182,6 +185,13 @@ class Units:
                   attempt=attempt.number, index=position[0], total=position[1])  # fmt: skip
         ctx = self._context(batch_id, item, painting, step, lang, attempt, tmp, inputs, previous, set_remote_id)
         return Unit(batch_id, item, painting, step, lang, attempt, tmp, final_dir, ctx, self.monotonic())
+
+    def _inputs(self, item_id: int) -> dict[tuple[int, str, str], Path]:
+        """What the unit may read: the item's committed artifacts (a copy, for a step running on another thread)."""
+        if item_id not in self._committed:
+            found = self.store.artifacts(item_id)
+            self._committed[item_id] = {(a.step, a.kind, a.language): self.settings.workspace / a.path for a in found}
+        return dict(self._committed[item_id])
 
     def processing(self, item: ItemRow) -> None:
         """PENDING or REDO → PROCESSING (an item's first unit, or its completion when nothing was left to run)."""
@@ -287,6 +297,9 @@ class Units:
             compute=compute if compute is not None else wall, artifacts=artifacts, error="; ".join(result.refused),
             endpoint=timing.endpoint,
         )  # fmt: skip
+        if unit.item.id in self._committed:
+            for a in artifacts:
+                self._committed[unit.item.id][(unit.step.number, a.kind, unit.lang)] = self.settings.workspace / a.path
         self.emit("unit_succeeded", unit.batch_id, item=unit.item, painting=unit.painting.key, step=unit.step,
                   language=unit.lang, attempt=unit.attempt.number, seconds=round(wall, 3), backend=result.backend,
                   degraded=result.degraded, refused=result.refused, status=status.value,
