@@ -26,9 +26,10 @@ from vivant.roles import Language, RunHooks
 from vivant.states import RUNNABLE, AttemptStatus, ItemState
 from vivant.steps import STEPS, Step
 from vivant.store import Holder, ItemRow, LeaseKeeper, NewArtifact, PaintingRow, Store, busy_message
-from vivant.unit import TMP_PREFIX, RetryPolicy, Units, file_stem, sha256_of, to_painting
+from vivant.unit import TMP_PREFIX, Units, file_stem, sha256_of, to_painting
 
-__all__ = ["BatchSummary", "Engine", "RetryPolicy", "file_stem", "sha256_of", "this_process", "to_painting"]
+# file_stem, sha256_of and to_painting live in vivant.unit; publish/ and prefilter import them from here
+__all__ = ["BatchSummary", "Engine", "file_stem", "sha256_of", "this_process", "to_painting"]
 
 log = logging.getLogger(__name__)
 
