@@ -306,6 +306,15 @@ class FakeRoles:
     def early_handover(self, backend: str) -> bool:
         return backend == "comfyui"
 
+    def preflight(self, steps: list[str]) -> None:
+        pass
+
+    def enter_step(self, step: str, backend: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
 
 def make_steps(sc: Scenario, pools: dict[str, Pool], jobs: dict[tuple[str, int, str], float],
                index: dict[str, int]) -> list[Step]:  # fmt: skip

@@ -1,8 +1,9 @@
-"""The engine's policy, with small in-process steps standing in for the ten real ones (real SQLite file)."""
+"""The engine's façade: recovery, the pool copy, a step's declared artifacts (real SQLite file).
+
+The policy (retries, refusal, failure, interruption, redo, resume) in every mode is tests/test_policy.py's."""
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from vivant.config import Settings
 from vivant.engine import Engine
-from vivant.errors import InputError, StepError, WorkspaceError
+from vivant.errors import WorkspaceError
 from vivant.events import Event, EventBus
 from vivant.states import AttemptStatus, ItemState
 from vivant.steps.base import Step, StepContext, StepResult
@@ -52,113 +53,6 @@ def _steps(**overrides: Callable[[StepContext], StepResult]) -> list[Step]:
     ]
 
 
-def test_step_major_order_and_per_language_fan_out(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path)
-    engine = Engine(store, _settings(tmp_path), steps=_steps(), sleep=lambda s: None)
-    summary = engine.run(batch)
-    assert summary.states == {"COMPLETE": 3}
-    attempts = store.attempts(batch_id=batch)
-    steps_in_order = [a.step for a in attempts]
-    assert steps_in_order == sorted(steps_in_order), "an item started step k+1 before all finished step k"
-    assert [a.language for a in attempts if a.step == 1] == ["fr", "en"] * 3
-    assert all(a.status == AttemptStatus.SUCCEEDED for a in attempts)
-    # outputs moved into place, no temporary folder left, artifacts hashed
-    item = store.items(batch)[0]
-    arts = store.artifacts(item.id)
-    assert len(arts) == 4
-    for a in arts:
-        assert (tmp_path / a.path).is_file() and len(a.sha256) == 64
-    assert not list((tmp_path / "batches").rglob(".tmp-*"))
-
-
-def test_retries_with_backoff_then_success(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 1)
-    calls: list[str] = []
-    sleeps: list[float] = []
-
-    def flaky(ctx: StepContext) -> None:
-        calls.append(ctx.language or "")
-        if len(calls) < 3:
-            raise StepError("server hiccup")
-
-    engine = Engine(store, _settings(tmp_path), steps=_steps(b=_writer("b", flaky)), sleep=sleeps.append)
-    assert engine.run(batch).states == {"COMPLETE": 1}
-    b = [a for a in store.attempts(batch_id=batch) if a.step == 1 and a.language == "fr"]
-    assert [a.status for a in b] == [AttemptStatus.FAILED, AttemptStatus.FAILED, AttemptStatus.SUCCEEDED]
-    assert [a.number for a in b] == [1, 2, 3]
-    assert sleeps == [2.0, 4.0]
-
-
-def test_exhausted_retries_fail_the_item_and_the_batch_goes_on(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 3)
-
-    def boom(ctx: StepContext) -> None:
-        if ctx.painting.key == "p1":
-            raise RuntimeError("the step raised")
-
-    events: list[Event] = []
-    bus = EventBus()
-    bus.subscribe(events.append)
-    engine = Engine(store, _settings(tmp_path), steps=_steps(a=_writer("a", boom)), sleep=lambda s: None, bus=bus)
-    summary = engine.run(batch)
-    assert summary.states == {"COMPLETE": 2, "FAILED": 1}
-    failed = next(i for i in store.items(batch) if i.state == ItemState.FAILED)
-    assert "RuntimeError: the step raised" in failed.reason and "step 0 a" in failed.reason
-    assert len([a for a in store.attempts(item_id=failed.id)]) == 3
-    assert any(e.kind == "unit_retry" for e in events)
-
-
-def test_input_error_is_not_retried(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 1)
-
-    def bad(ctx: StepContext) -> None:
-        raise InputError(f"{ctx.painting.image_path}: not an image")
-
-    engine = Engine(store, _settings(tmp_path), steps=_steps(a=_writer("a", bad)), sleep=lambda s: None)
-    assert engine.run(batch).states == {"FAILED": 1}
-    assert len(store.attempts(batch_id=batch)) == 1
-    assert "not an image" in store.items(batch)[0].reason
-
-
-def test_refusal_aborts_with_reasons_and_keeps_the_verdict(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 2)
-
-    def refuse(ctx: StepContext) -> StepResult:
-        (ctx.out / "verdict.json").write_text("{}")
-        reasons = ["3 people (max 1)"] if ctx.painting.key == "p0" else []
-        return StepResult(artifacts={"verdict": "verdict.json"}, backend="test", refused=reasons)
-
-    engine = Engine(store, _settings(tmp_path), steps=_steps(a=refuse), sleep=lambda s: None)
-    assert engine.run(batch).states == {"ABORTED": 1, "COMPLETE": 1}
-    aborted = store.items(batch)[0]
-    assert aborted.state == ItemState.ABORTED and "3 people" in aborted.reason
-    assert store.artifacts(aborted.id, kind="verdict")
-    assert {a.step for a in store.attempts(item_id=aborted.id)} == {0}
-
-
-def test_resume_reruns_interrupted_and_never_a_finished_unit(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 2)
-    state = {"crash": True}
-
-    def crash_once(ctx: StepContext) -> None:
-        if state["crash"] and ctx.painting.key == "p1":
-            raise KeyboardInterrupt
-
-    engine = Engine(store, _settings(tmp_path), steps=_steps(c=_writer("c", crash_once)), sleep=lambda s: None)
-    with pytest.raises(KeyboardInterrupt):
-        engine.run(batch)
-    assert store.batch(batch).status == "INTERRUPTED"
-    interrupted = [a for a in store.attempts(batch_id=batch) if a.status == AttemptStatus.INTERRUPTED]
-    assert len(interrupted) == 1
-    before = len(store.attempts(batch_id=batch))
-    state["crash"] = False
-    assert Engine(store, _settings(tmp_path), steps=_steps(), sleep=lambda s: None).run(batch).finished
-    after = store.attempts(batch_id=batch)
-    assert len(after) == before + 1  # only the interrupted unit ran again
-    ok = [(a.item_id, a.step, a.language) for a in after if a.status == AttemptStatus.SUCCEEDED]
-    assert len(ok) == len(set(ok)) == 2 * 4
-
-
 def test_stale_running_attempt_and_tmp_folder_are_recovered(tmp_path: Path) -> None:
     store, batch = _store(tmp_path, 1)
     item = store.items(batch)[0]
@@ -173,37 +67,6 @@ def test_stale_running_attempt_and_tmp_folder_are_recovered(tmp_path: Path) -> N
         AttemptStatus.INTERRUPTED,
         AttemptStatus.SUCCEEDED,
     ]
-
-
-def test_disk_full_stops_the_batch_and_keeps_what_is_done(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 2)
-
-    def full(ctx: StepContext) -> None:
-        if ctx.painting.key == "p1":
-            raise OSError(errno.ENOSPC, "No space left on device", str(ctx.out / "c.txt"))
-
-    engine = Engine(store, _settings(tmp_path), steps=_steps(c=_writer("c", full)), sleep=lambda s: None)
-    with pytest.raises(WorkspaceError, match="cannot be written"):
-        engine.run(batch)
-    done = store.items(batch)[0]
-    outputs = store.artifacts(done.id, step=2)
-    assert outputs and (tmp_path / outputs[0].path).is_file()
-    assert len(store.attempts(batch_id=batch)) == 2 + 4 + 2  # no retry loop on a full disk
-    assert Engine(store, _settings(tmp_path), steps=_steps(), sleep=lambda s: None).run(batch).states == {"COMPLETE": 2}
-
-
-def test_redo_supersedes_from_the_step_and_runs_again(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 1)
-    engine = Engine(store, _settings(tmp_path), steps=_steps(), sleep=lambda s: None)
-    engine.run(batch)
-    item = store.items(batch)[0]
-    engine.redo(item.id, engine.steps[1])
-    assert store.item(item.id).state == ItemState.REDO
-    assert engine.run(batch).states == {"COMPLETE": 1}
-    current = store.attempts(item_id=item.id, include_superseded=False)
-    assert sorted((a.step, a.language) for a in current) == [(0, ""), (1, "en"), (1, "fr"), (2, "")]
-    assert len(store.attempts(item_id=item.id)) == 4 + 3
-    assert [t[1] for t in store.transitions(item.id)] == ["PROCESSING", "COMPLETE", "REDO", "PROCESSING", "COMPLETE"]
 
 
 def test_a_step_that_forgets_its_artifact_fails(tmp_path: Path) -> None:
@@ -282,3 +145,19 @@ def test_resume_says_it_follows_a_remote_job_instead_of_running_it_again(tmp_pat
     ProgressView(console, quiet=True).on_event(recovered)
     text = console.export_text()
     assert "1 interrupted attempt(s) will run again" in text and "1 will follow its job still on the server" in text
+
+
+def test_resume_copies_the_final_video_when_qa_runs_after_it(tmp_path: Path) -> None:
+    store, batch = _store(tmp_path, 1)
+    settings = _settings(tmp_path)
+    settings.pool_dir.parent.mkdir(parents=True, exist_ok=True)
+    settings.pool_dir.write_text("not a folder")  # the copy after step "final" fails; "qa" comes after it
+    steps = [Step(0, "a", _writer("a")), Step(1, "final", _final, per_language=True, needs=("a",)),
+             Step(2, "qa", _writer("qa"), per_language=True, needs=("final",))]  # fmt: skip
+    engine = Engine(store, settings, steps=steps, sleep=lambda s: None)
+    with pytest.raises(WorkspaceError, match="into the pool"):
+        engine.run(batch)
+    settings.pool_dir.unlink()
+    assert engine.run(batch).states == {"COMPLETE": 1}
+    for lang in ("fr", "en"):  # the resume copies the final step's files, not the last step's
+        assert (settings.pool_dir / f"p0.{lang}.mp4").read_bytes() == b"video p0 " + lang.encode()

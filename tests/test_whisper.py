@@ -13,7 +13,7 @@ import pytest
 from vivant.backends.whisper import WhisperTranscriber, align_words
 from vivant.config import VoiceSettings, WhisperSettings
 from vivant.errors import ConfigError
-from vivant.roles import Transcriber, WordTiming
+from vivant.roles import Attempt, Painting, Transcriber, WordTiming, running
 
 SCRIPT = "I am the Girl with a Pearl Earring, and Johannes Vermeer painted me in Delft. Follow for more!"
 
@@ -100,6 +100,10 @@ def test_faster_whisper_on_the_embedded_english_voice(tmp_path: Path, tiny_en: P
     fr_wav = tmp_path / "fr.wav"
     fr_text = "Je suis la Jeune Fille à la perle, peinte par Johannes Vermeer."
     fr_timings = fr_voice.speak(fr_text, "fr", fr_wav)
-    fr_words = transcriber.align(fr_wav, fr_text, "fr", fr_timings)
+    attempt = Attempt(painting=Painting(id=1, key="pearl", title="t", artist="a", image_path=fr_wav), language="fr",
+                      out=tmp_path)  # fmt: skip
+    with running(attempt):  # the fallback is said to the running attempt
+        fr_words = transcriber.align(fr_wav, fr_text, "fr", fr_timings)
     assert [w.word for w in fr_words] == fr_text.split()
-    assert transcriber.degraded and transcriber.name == "faster-whisper:model->local:voice-timings"
+    assert transcriber.name == "faster-whisper:model" and not transcriber.degraded
+    assert attempt.ran(transcriber.name, False) == ("faster-whisper:model->local:voice-timings", True)

@@ -14,7 +14,7 @@ from fastapi import FastAPI, File, Form, UploadFile
 from vivant.backends.registry import Roles
 from vivant.backends.whisper import ApiWhisperTranscriber
 from vivant.config import LLMSettings, Settings, VoiceSettings, WhisperSettings
-from vivant.roles import Transcriber
+from vivant.roles import Attempt, Painting, Transcriber, running
 
 from .review.helpers import serving
 from .test_whisper import SCRIPT, tiny_en  # noqa: F401  (the fixture)
@@ -117,8 +117,12 @@ def test_the_llm_servers_by_default_with_failover(server: Served, narration: Nar
 def test_a_server_without_word_timestamps_falls_back_to_the_voice(tiny_en: Path, narration: Narration) -> None:  # noqa: F811
     wav, voice_timings = narration
     seen: list[dict[str, Any]] = []
+    attempt = Attempt(painting=Painting(id=1, key="p", title="t", artist="a", image_path=wav), language="en",
+                      out=wav.parent)  # fmt: skip
     with serving(_app(tiny_en, seen, words=False)) as url:
         t = ApiWhisperTranscriber(WhisperSettings(base_url=url + "/v1", model="tiny.en"), LLMSettings())
-        words = t.align(wav, SCRIPT, "en", voice_timings)
+        with running(attempt):
+            words = t.align(wav, SCRIPT, "en", voice_timings)
     assert [w.word for w in words] == SCRIPT.split()
-    assert len(seen) == 1 and t.degraded and t.name == "openai-whisper:tiny.en->local:voice-timings"
+    assert len(seen) == 1 and t.name == "openai-whisper:tiny.en" and not t.degraded
+    assert attempt.ran(t.name, t.degraded) == ("openai-whisper:tiny.en->local:voice-timings", True)

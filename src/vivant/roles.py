@@ -11,12 +11,18 @@ the same way everywhere.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vivant.config import ChecksSettings
+from vivant.errors import StepError
 from vivant.languages import Language
 
 Gender = Literal["female", "male", "unclear"]
@@ -284,3 +290,129 @@ class LipSyncer(Protocol):
         ``face`` is in the pixel coordinates of ``portrait``.
         """
         ...
+
+
+# -- what the engine asks of the roles, and what a backend may reach of the attempt it runs in ----------------
+
+
+class RunHooks(Protocol):
+    """The hooks the engine calls on the roles of a run (:class:`vivant.backends.registry.Roles` has them)."""
+
+    def preflight(self, steps: list[str]) -> None:
+        """Before a batch's first unit: check what remote backends need; raise naming the first problem."""
+        ...
+
+    def enter_step(self, step: str, backend: str) -> None:
+        """Before the units of ``step`` start (ComfyUI frees the last step's models)."""
+        ...
+
+    def parallel_units(self, backend: str) -> int:
+        """How many units of one step on ``backend`` may be in flight at once (1: inline, one at a time)."""
+        ...
+
+    def early_handover(self, backend: str) -> bool:
+        """Whether a lane may start its next step on ``backend`` while this one's last jobs still run remotely."""
+        ...
+
+    def close(self) -> None:
+        """At the end of a run (also on error or interrupt): release clients, pools, loaded models."""
+        ...
+
+
+InputLookup = Callable[[str, str, str], Path]
+"""(step name, artifact kind, language or "") -> absolute path of a committed artifact."""
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class RemoteTiming:
+    """Filled by a remote backend: seconds waiting in the server's queue, computing there, and which server of
+    its pool it was (a URL without credentials)."""
+
+    queue_wait: float | None = None
+    compute: float | None = None
+    endpoint: str | None = None
+
+
+def _no_inputs(step: str, kind: str, _language: str) -> Path:
+    raise StepError(f"no {kind} from step {step}: this attempt was given no inputs")
+
+
+@dataclass(kw_only=True)
+class Attempt:
+    """One attempt of one unit as its backends see it, from any thread: the painting, the folder to write in,
+    the inputs (resolved by the engine before the attempt started: no database here), and the hooks that report
+    back (remote id, progress, notices, the server's timing, a fallback). The engine makes it the current
+    attempt of the thread that runs the step (:func:`current_attempt`)."""
+
+    painting: Painting
+    language: Language | None
+    out: Path
+    lookup: InputLookup = _no_inputs
+    per_language_steps: frozenset[str] = frozenset()
+    progress: Callable[..., None] = lambda _fraction, **_detail: None
+    """``progress(fraction, **detail)``: detail (phase, node...) travels in the ``unit_progress`` event."""
+    attempt_id: int | None = None
+    previous_remote_ids: tuple[str, ...] = ()
+    """Remote job ids recorded by this unit's earlier attempts that never finished (newest first)."""
+    set_remote_id: Callable[[str], None] = lambda _rid: None
+    """Record a remote job id in the attempt row; call it *before* submitting the job (waits until recorded)."""
+    timing: RemoteTiming = field(default_factory=RemoteTiming)
+    notice: Callable[..., None] = lambda _kind, **_data: None
+    """``notice(kind, **data)``: a remote backend's incident (``unit_resubmitted``, ``endpoint_down``,
+    ``endpoint_up``; see ``events.NOTICES``) becomes a persisted event of this unit; callable from any thread."""
+    fallbacks: dict[str, str] = field(default_factory=dict)
+    """Backend name -> the backend that did its work in this attempt instead (see :meth:`fall_back`)."""
+
+    def input(self, step: str, kind: str) -> Path:
+        """The artifact ``kind`` made by ``step`` for this painting (and this language, for a per-language step)."""
+        language = (self.language or "") if step in self.per_language_steps else ""
+        return self.lookup(step, kind, language)
+
+    def input_model(self, step: str, kind: str, model: type[M]) -> M:
+        path = self.input(step, kind)
+        try:
+            return model.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise StepError(f"{path}: cannot read the {kind} of step {step}: {e}") from None
+
+    def fall_back(self, backend: str, to: str) -> None:
+        """Say that ``backend`` could not serve this attempt and ``to`` did the work (the result is degraded)."""
+        self.fallbacks[backend] = to
+
+    def ran(self, name: str, degraded: bool) -> tuple[str, bool]:
+        """What really ran for the backend called ``name`` in this attempt, and whether it was degraded:
+        ``name->fallback`` (degraded) after :meth:`fall_back`, else ``name`` as it is."""
+        to = self.fallbacks.get(name)
+        return (f"{name}->{to}", True) if to else (name, degraded)
+
+    @property
+    def lang(self) -> Language:
+        if self.language is None:
+            raise StepError("this step needs a language")
+        return self.language
+
+    def write_json(self, name: str, value: object) -> str:
+        path = self.out / name
+        text = value.model_dump_json(indent=2) if isinstance(value, BaseModel) else json.dumps(value, indent=2)
+        path.write_text(text + "\n", encoding="utf-8")
+        return name
+
+
+_CURRENT: ContextVar[Attempt | None] = ContextVar("vivant_attempt", default=None)
+
+
+def current_attempt() -> Attempt | None:
+    """The attempt running in this thread (for backends that report back), or None outside the engine."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def running(attempt: Attempt) -> Iterator[Attempt]:
+    """Make ``attempt`` the current one while its step runs."""
+    token = _CURRENT.set(attempt)
+    try:
+        yield attempt
+    finally:
+        _CURRENT.reset(token)

@@ -28,7 +28,7 @@ from vivant.backends.registry import Roles
 from vivant.batch import start_night
 from vivant.config import ChecksSettings, LLMSettings
 from vivant.engine import Engine
-from vivant.roles import Box, Painting, Script, Verdict
+from vivant.roles import Attempt, Box, Painting, Script, Verdict, running
 from vivant.states import AttemptStatus
 from vivant.steps import STEPS
 from vivant.workspace import open_workspace
@@ -310,20 +310,23 @@ def _writer(servers: list[Server], **settings: Any) -> LLMWriter:
     return LLMWriter(s)
 
 
-def test_writer_name_and_degraded_are_per_thread() -> None:
+def test_a_fallback_is_said_to_the_attempt_it_happened_in(tmp_path: Path) -> None:
     with _servers(2, _pearl_answers, delay=0.1) as (servers, _meter):
         writer = _writer(servers, parallel=2, max_retries=0, fallback="template")
         both_written = threading.Barrier(2)
 
         def write(i: int) -> tuple[str, bool, str]:
-            script = writer.write(PEARL, NOTES, ("en", "fr")[i])
-            both_written.wait()  # the other thread's write is over too: a shared "last write" would mix them
-            return writer.name, writer.degraded, script.language
+            lang = ("en", "fr")[i]
+            attempt = Attempt(painting=PEARL, language=lang, out=tmp_path)  # type: ignore[arg-type]
+            with running(attempt):
+                script = writer.write(PEARL, NOTES, lang)  # type: ignore[arg-type]
+            both_written.wait()  # the other thread's write is over too: shared "last write" state would mix them
+            return (*attempt.ran(writer.name, writer.degraded), script.language)
 
         en, fr = _at_once(2, write)
         assert en == ("openai:pool-model", False, "en")
         assert fr == ("openai:pool-model->local:template", True, "fr")
-        # and the main thread, which wrote nothing, sees no fallback
+        # the writer itself keeps no state of a write
         assert writer.name == "openai:pool-model" and not writer.degraded
 
 

@@ -21,7 +21,7 @@ from vivant.backends.openai_roles import (
 )
 from vivant.config import ChecksSettings, LLMSettings, VisionRules
 from vivant.errors import ConfigError
-from vivant.roles import Box, Check, Fact, Painting, ResearchNotes, Source, Verdict, Writer
+from vivant.roles import Attempt, Box, Check, Fact, Painting, ResearchNotes, Source, Verdict, Writer, running
 
 from .scripted import Scripted
 
@@ -115,12 +115,15 @@ def test_no_notes_no_facts_call_and_the_script_says_less(scripted: Scripted) -> 
     assert "(none: say only what the title" in scripted.requests[0]["messages"][1]["content"]
 
 
-def test_fallback_to_the_template_writer_is_recorded(scripted: Scripted) -> None:
+def test_fallback_to_the_template_writer_is_recorded(scripted: Scripted, tmp_path: Path) -> None:
     scripted.push(json.dumps(FACTS), *["not json"] * 2)
     writer = _writer(scripted, max_retries=1, fallback="template")
-    script = writer.write(PEARL, NOTES, "en")
+    attempt = Attempt(painting=PEARL, language="en", out=tmp_path)
+    with running(attempt):  # the writer says so to the attempt it runs in (no state kept in the writer)
+        script = writer.write(PEARL, NOTES, "en")
     assert isinstance(writer, Writer)
-    assert writer.degraded and writer.name == "openai:scripted-model->local:template"
+    assert writer.name == "openai:scripted-model" and not writer.degraded
+    assert attempt.ran(writer.name, writer.degraded) == ("openai:scripted-model->local:template", True)
     assert "Vermeer" in script.script
     with pytest.raises(LLMOutputInvalid):  # without the fallback the attempt fails
         scripted.push(*["not json"] * 2)

@@ -61,9 +61,9 @@ from vivant.roles import (
     Source,
     Verdict,
     Writer,
+    current_attempt,
 )
 from vivant.speech import clean_for_speech, french_typography
-from vivant.steps.base import current_context
 from vivant.text import normalize, wordset
 
 log = logging.getLogger(__name__)
@@ -291,16 +291,16 @@ def numbered_notes(notes: ResearchNotes) -> list[Fact]:
 
 def note_server(client: LLMClient) -> None:
     """Tell the running step which server of the pool answered (its attempt records it)."""
-    ctx = current_context()
-    if ctx is not None and client.last_server:
-        ctx.timing.endpoint = client.last_server
+    attempt = current_attempt()
+    if attempt is not None and client.last_server:
+        attempt.timing.endpoint = client.last_server
 
 
 class LLMWriter:
     """The Writer backed by an OpenAI-compatible LLM (facts call, then one script call per language).
 
-    ``name`` and ``degraded`` describe the calling thread's last :meth:`write` (the step reads them right after
-    it, in the same thread): after a fallback to the template writer they name it and say degraded.
+    A write that falls back to the template writer says so to the running attempt
+    (:meth:`vivant.roles.Attempt.fall_back`: its backend reads ``openai:MODEL->local:template``, degraded).
     Thread-safe: writes for several paintings and languages may run at once.
     """
 
@@ -321,28 +321,11 @@ class LLMWriter:
         """Guards ``_facts_locks`` and the fallback writer's creation."""
         self._facts_locks: dict[str, threading.Lock] = {}
         """One lock per painting key: its languages wait for one facts call instead of making two."""
-        self._local = threading.local()
-
-    @property
-    def _fell_back(self) -> str | None:
-        """The fallback writer's name if the calling thread's last write fell back to it."""
-        fell_back: str | None = getattr(self._local, "fell_back", None)
-        return fell_back
-
-    @_fell_back.setter
-    def _fell_back(self, value: str | None) -> None:
-        self._local.fell_back = value
+        self.degraded = False
 
     @property
     def name(self) -> str:
-        base = f"openai:{self.client.model}"
-        if self._fell_back:
-            return f"{base}->{self._fell_back}"
-        return base
-
-    @property
-    def degraded(self) -> bool:
-        return self._fell_back is not None
+        return f"openai:{self.client.model}"
 
     def _fallback_writer(self) -> Writer:
         with self._lock:
@@ -439,7 +422,6 @@ class LLMWriter:
 
     # -- call 2 -------------------------------------------------------------------------------------------------
     def write(self, painting: Painting, notes: ResearchNotes, language: Language) -> Script:
-        self._fell_back = None
         listed = numbered_notes(notes)
         try:
             sheet = self.facts(painting, notes)
@@ -452,7 +434,9 @@ class LLMWriter:
             writer = self._fallback_writer()
             log.warning("%s (%s): %s; the template writer writes this script instead", painting.key, language, e)
             script = writer.write(painting, notes, language)
-            self._fell_back = writer.name
+            attempt = current_attempt()
+            if attempt is not None:
+                attempt.fall_back(self.name, writer.name)
             return script
 
     def _script(

@@ -6,6 +6,7 @@ Backends are created lazily (loading a voice or a detector costs time) and once 
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,17 +27,36 @@ from vivant.roles import (
 if TYPE_CHECKING:
     from vivant.backends.comfyui.roles import ComfyBackends
 
+log = logging.getLogger(__name__)
+
 COMFY_IN_FLIGHT = 64
 """Jobs of one ComfyUI step queued on the servers at once (all of them, for a night of normal size)."""
 
 
 class Roles:
-    """The role implementations for one run."""
+    """The role implementations for one run; the engine's hooks (:class:`vivant.roles.RunHooks`)."""
 
     def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None) -> None:
         self.settings = settings
         self._cache: dict[str, Any] = dict(overrides or {})
+        self._given = frozenset(self._cache)
+        """The overrides' keys: their owner closes them."""
         self._lock = threading.RLock()
+
+    def close(self) -> None:
+        """End of a run: close the role objects built here that hold something (pools, clients, loops) and forget
+        them, so that a later run builds them again. Overrides are their giver's to close."""
+        with self._lock:
+            built = [(k, v) for k, v in self._cache.items() if k not in self._given]
+            for key, _obj in built:
+                del self._cache[key]
+        for key, obj in built:
+            close = getattr(obj, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as e:  # closing must not hide the run's own outcome
+                    log.warning("closing the %s backend failed: %s", key, e)
 
     def _get(self, key: str, factory: Any) -> Any:
         """The one instance of a role for this run, built on first use (the units of a step running at once

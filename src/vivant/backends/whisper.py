@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from vivant.backends.zim import normalize
 from vivant.config import LLMSettings, WhisperSettings
 from vivant.errors import ConfigError, ExternalToolError
-from vivant.roles import Language, WordTiming
+from vivant.roles import Language, WordTiming, current_attempt
 
 if TYPE_CHECKING:
     from vivant.backends.llm import LLMClient
@@ -114,30 +113,24 @@ def align_words(script: str, heard: list[WordTiming]) -> tuple[list[WordTiming],
 
 class _Aligning:
     """What both Whisper transcribers share: hear the words, align the script onto them, fall back to the voice's
-    timings (``name`` and ``degraded`` describe this thread's last :meth:`align`)."""
+    timings (said to the running attempt: :meth:`vivant.roles.Attempt.fall_back`)."""
 
     base_name = "whisper"
+    degraded = False
 
     def __init__(self, settings: WhisperSettings) -> None:
         self.settings = settings
-        self._local = threading.local()
-
-    @property
-    def _fell_back(self) -> str | None:
-        value: str | None = getattr(self._local, "fell_back", None)
-        return value
-
-    @_fell_back.setter
-    def _fell_back(self, value: str | None) -> None:
-        self._local.fell_back = value
 
     @property
     def name(self) -> str:
-        return f"{self.base_name}->{self._fell_back}" if self._fell_back else self.base_name
+        return self.base_name
 
-    @property
-    def degraded(self) -> bool:
-        return self._fell_back is not None
+    def _fall_back(self) -> None:
+        from vivant.backends.local.timings import VoiceTimings
+
+        attempt = current_attempt()
+        if attempt is not None:
+            attempt.fall_back(self.name, VoiceTimings.name)
 
     def multilingual(self) -> bool:
         return True
@@ -148,10 +141,9 @@ class _Aligning:
     def align(self, audio: Path, script: str, language: Language, voice_timings: list[WordTiming]) -> list[WordTiming]:
         from vivant.backends.local.timings import VoiceTimings
 
-        self._fell_back = None
         if language != "en" and not self.multilingual():
             log.info("%s: the Whisper model is English-only; using the voice's timings for %s", audio.name, language)
-            self._fell_back = VoiceTimings.name
+            self._fall_back()
             return VoiceTimings().align(audio, script, language, voice_timings)
         heard = self.transcribe(audio, language, prompt=script)
         words, share = align_words(script, heard)
@@ -163,7 +155,7 @@ class _Aligning:
                 share * 100,
                 self.settings.min_matched * 100,
             )
-            self._fell_back = VoiceTimings.name
+            self._fall_back()
             return VoiceTimings().align(audio, script, language, voice_timings)
         return words
 

@@ -57,14 +57,15 @@ def run(ctx: StepContext) -> StepResult:
     with night_slot(position, night or ctx.painting.key):
         script = writer.write(_with_sitter(ctx), notes, ctx.lang)
     (ctx.out / "script.txt").write_text(script.script + "\n", encoding="utf-8")
+    wrote, degraded = ctx.ran(writer.name, writer.degraded)  # a writer that fell back names its stand-in
     return StepResult(
         artifacts={
             "research": ctx.write_json("research.json", notes),
             "script": ctx.write_json("script.json", script),
             "text": "script.txt",
         },
-        backend=f"{researcher.name}+{writer.name}",
-        degraded=writer.degraded or researcher.degraded,
+        backend=f"{researcher.name}+{wrote}",
+        degraded=degraded or researcher.degraded,
     )
 
 

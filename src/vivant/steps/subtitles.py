@@ -22,13 +22,14 @@ def run(ctx: StepContext) -> StepResult:
     fonts = find_fonts_dir(r.fonts_dir)  # fail here, not at render time, when no font can be found
     ass = build_ass(words, width=r.width, height=r.height, offset=r.transition_seconds, font=font_family(fonts))
     (ctx.out / "subtitles.ass").write_text(ass, encoding="utf-8")
+    backend, degraded = ctx.ran(transcriber.name, transcriber.degraded)  # Whisper may hand over to the voice's times
     return StepResult(
         artifacts={
             "subtitles": "subtitles.ass",
             "words": ctx.write_json("words.json", [w.model_dump() for w in words]),
         },
-        backend=transcriber.name,
-        degraded=transcriber.degraded,
+        backend=backend,
+        degraded=degraded,
     )
 
 

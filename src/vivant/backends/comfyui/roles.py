@@ -29,8 +29,7 @@ from vivant.backends.comfyui.pool import ComfyPool, Job, JobHooks, JobResult
 from vivant.backends.comfyui.workflow import Workflow
 from vivant.config import Settings
 from vivant.errors import StepError
-from vivant.roles import Box, Gender, Language, WordTiming
-from vivant.steps.base import StepContext, current_context
+from vivant.roles import Attempt, Box, Gender, Language, WordTiming, current_attempt
 from vivant.urls import safe_url
 
 log = logging.getLogger(__name__)
@@ -185,7 +184,7 @@ class _ComfyRole:
         }
 
     def _run(self, values: dict[str, Any], work: Path, *, cost: float = 1.0) -> JobResult:
-        ctx = current_context()
+        ctx = current_attempt()
         hooks = JobHooks()
         label = self.step
         if ctx is not None:
@@ -282,7 +281,7 @@ class ComfyLipSyncer(_ComfyRole):
         if max_seconds <= 0 or seconds <= max_seconds + 1e-9:
             self._one_job(portrait, audio, out, width=width, height=height, fps=fps, seconds=seconds, gen_fps=gen_fps)
             return
-        ctx = current_context()
+        ctx = current_attempt()
         if words is None:
             words = self._words(ctx)
         plan = windows.plan(words, seconds, max_seconds, crossfade=LIPSYNC_CROSSFADE, fps=fps)
@@ -298,7 +297,7 @@ class ComfyLipSyncer(_ComfyRole):
         run.report_timing()
         shutil.rmtree(cache, ignore_errors=True)
 
-    def _words(self, ctx: StepContext | None) -> list[WordTiming]:
+    def _words(self, ctx: Attempt | None) -> list[WordTiming]:
         if ctx is None:
             raise WorkflowError("windowed lip-sync needs the narration's word timings (step 2's timings.json)")
         path = ctx.input("audio", "timings")
@@ -330,7 +329,7 @@ class _WindowRun:
                  *, width: int, height: int, fps: int, gen_fps: int) -> None:  # fmt: skip
         self.role, self.plan, self.portrait, self.audio, self.cache = role, plan, portrait, audio, cache
         self.width, self.height, self.fps, self.gen_fps = width, height, fps, gen_fps
-        self.ctx = current_context()
+        self.ctx = current_attempt()
         self.label = role.step
         if self.ctx is not None:
             lang = f" [{self.ctx.language}]" if self.ctx.language else ""

@@ -1,4 +1,6 @@
-"""Overlap mode (``[scheduler] mode = "overlap"``) with small in-process steps on three resources."""
+"""The lanes of overlap mode (``[scheduler] mode = "overlap"``) with small in-process steps on three resources.
+
+The policy in every mode and width (retries, refusal, failure, interruption, redo, resume) is tests/test_policy.py's."""
 
 from __future__ import annotations
 
@@ -12,8 +14,7 @@ import pytest
 from tests.test_engine import _store
 from vivant.config import Settings
 from vivant.engine import Engine
-from vivant.errors import InputError, StepError
-from vivant.scheduler import lanes_of
+from vivant.lanes import lanes_of
 from vivant.states import AttemptStatus
 from vivant.steps.base import Step, StepContext, StepResult
 
@@ -96,7 +97,8 @@ LANES = {"llm": ["prep", "text", "words"], "gpu": ["clean", "voice", "film"], "c
 
 
 def _lanes(engine: Engine) -> dict[str, list[str]]:
-    return {res: [s.name for s in steps] for res, steps in lanes_of(engine).items()}
+    lanes = lanes_of(engine.steps, engine.resource_of, engine.settings.scheduler.order)
+    return {res: [s.name for s in steps] for res, steps in lanes.items()}
 
 
 def test_lanes_follow_the_resource_overrides_and_the_order(tmp_path: Path) -> None:
@@ -128,7 +130,7 @@ def test_an_order_that_could_deadlock_falls_back_to_step_order(tmp_path: Path) -
     lanes = _lanes(Engine(store, settings, steps=steps))
     # on the GPU x2 (no input from the LLM box) goes first; the LLM box keeps y0, y1, y2
     assert lanes == {"llm": ["y0", "y1", "y2"], "gpu": ["x2", "x1"]}
-    from vivant.scheduler import _deadlock_free
+    from vivant.lanes import _deadlock_free
 
     by_name = {s.name: s for s in steps}
     bad = {"llm": [by_name["y1"], by_name["y0"], by_name["y2"]], "gpu": [by_name["x1"], by_name["x2"]]}
@@ -158,102 +160,6 @@ def test_overlap_in_step_order(tmp_path: Path) -> None:
     settings.scheduler.order = "step"
     assert Engine(store, settings, steps=_steps(log), sleep=lambda s: None).run(batch).states == {"COMPLETE": 3}
     _check_order(log, {"llm": ["prep", "text", "words"], "gpu": ["voice", "clean", "film"], "cpu": ["final"]})
-
-
-def test_overlap_is_faster_than_step_mode(tmp_path: Path) -> None:
-    times = {}
-    for mode in ("step", "overlap"):
-        root = tmp_path / mode
-        root.mkdir()
-        store, batch = _store(root, 3)
-        settings = _settings(root)
-        settings.scheduler.mode = mode
-        t0 = time.monotonic()
-        assert Engine(store, settings, steps=_steps(Log(), 0.02)).run(batch).finished
-        times[mode] = time.monotonic() - t0
-    assert times["overlap"] < 0.85 * times["step"], times
-
-
-def test_overlap_retries_then_succeeds_and_fails_bad_input_at_once(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 3)
-    log = Log()
-    tries: dict[str, int] = {}
-    sleeps: list[float] = []
-
-    def flaky(ctx: StepContext) -> None:
-        tries[ctx.painting.key] = tries.get(ctx.painting.key, 0) + 1
-        if ctx.painting.key == "p0" and tries["p0"] == 1:
-            raise StepError("server busy")
-        if ctx.painting.key == "p2":
-            raise InputError("unreadable image")
-
-    settings = _settings(tmp_path, backoff=0.01)
-    engine = Engine(store, settings, steps=_steps(log, hooks={"clean": flaky}), sleep=sleeps.append)
-    summary = engine.run(batch)
-    assert summary.states == {"COMPLETE": 2, "FAILED": 1}
-    assert tries == {"p0": 2, "p1": 1, "p2": 1}
-    items = {store.painting(i.painting_id).key: i for i in store.items(batch)}
-    assert "unreadable image" in items["p2"].reason
-    assert not [s for s in log.spans if s[1] == "p2" and s[0] in ("film", "final")]
-    _check_order(log)
-
-
-def test_overlap_gives_up_after_the_attempts(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 2)
-
-    def broken(ctx: StepContext) -> None:
-        if ctx.painting.key == "p1" and ctx.language == "en":
-            raise StepError("out of memory")
-
-    engine = Engine(store, _settings(tmp_path, attempts=2), steps=_steps(Log(), hooks={"voice": broken}),
-                    sleep=lambda s: None)  # fmt: skip
-    summary = engine.run(batch)
-    assert summary.states == {"COMPLETE": 1, "FAILED": 1}
-    failed = [a for a in store.attempts(batch_id=batch) if a.status == AttemptStatus.FAILED]
-    assert len(failed) == 2 and all("out of memory" in a.error for a in failed)
-
-
-def test_overlap_refusal_aborts_the_item(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 3)
-    log = Log()
-    steps = _steps(log)
-
-    def refuse(ctx: StepContext) -> StepResult:
-        (ctx.out / "prep.txt").write_text("x")
-        refused = ["2 people: not a single portrait"] if ctx.painting.key == "p1" else []
-        return StepResult(artifacts={"out": "prep.txt"}, backend="test", refused=refused)
-
-    steps[0] = Step(0, "prep", refuse, needs=())
-    summary = Engine(store, _settings(tmp_path), steps=steps, sleep=lambda s: None).run(batch)
-    assert summary.states == {"COMPLETE": 2, "ABORTED": 1}
-    assert not [s for s in log.spans if s[1] == "p1"]
-
-
-def test_overlap_resumes_after_an_interruption(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 3)
-    log = Log()
-    stop = {"armed": True}
-
-    def interrupt(ctx: StepContext) -> None:
-        if stop["armed"] and ctx.painting.key == "p1":
-            stop["armed"] = False
-            raise KeyboardInterrupt
-
-    settings = _settings(tmp_path)
-    with pytest.raises(KeyboardInterrupt):
-        Engine(store, settings, steps=_steps(log, hooks={"film": interrupt}), sleep=lambda s: None).run(batch)
-    assert store.batch(batch).status == "INTERRUPTED"
-    # what was committed (a worker may have finished a unit the interrupt kept from being committed: it runs again)
-    keys = {i.id: store.painting(i.painting_id).key for i in store.items(batch)}
-    done_before = {(GRAPH[a.step][0], keys[a.item_id], a.language) for a in store.attempts(batch_id=batch)
-                   if a.status == "SUCCEEDED"}  # fmt: skip
-    assert done_before
-    log.spans.clear()
-    summary = Engine(store, settings, steps=_steps(log), sleep=lambda s: None).run(batch)
-    assert summary.states == {"COMPLETE": 3}
-    again = {(s[0], s[1], s[2]) for s in log.spans}
-    assert not done_before & again, "a unit that had succeeded ran again"
-    assert not list((tmp_path / "batches").rglob(".tmp-*"))
 
 
 def test_attempts_record_the_resource_and_status_shows_what_runs_where(tmp_path: Path) -> None:
@@ -311,16 +217,3 @@ def test_a_real_night_in_overlap_mode_then_redo(tmp_path: Path, paintings_dir: P
     assert result.exit_code == 0, result.output
     redone = _attempt_rows(cfg.parent / "vivant.db")[before:]
     assert sorted({r[1] for r in redone}) == [7, 8, 9, 10] and all(r[3] == "SUCCEEDED" for r in redone)
-
-
-def test_overlap_resume_fails_a_unit_that_had_used_its_attempts(tmp_path: Path) -> None:
-    store, batch = _store(tmp_path, 2)
-    p1 = next(i for i in store.items(batch) if store.painting(i.painting_id).key == "p1")
-    for _ in range(2):  # a crash after the last failed attempt, before the item was marked FAILED
-        a = store.start_attempt(p1.id, 3, "", backend="test", resource="gpu")
-        store.finish_attempt(a.id, AttemptStatus.FAILED, error="out of memory", compute=1.0)
-    log = Log()
-    summary = Engine(store, _settings(tmp_path, attempts=2), steps=_steps(log), sleep=lambda s: None).run(batch)
-    assert summary.states == {"COMPLETE": 1, "FAILED": 1}
-    assert "out of memory" in store.item(p1.id).reason
-    assert not [s for s in log.spans if s[1] == "p1" and s[0] == "clean"]
