@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 
 from vivant.backends.local.voice import LocalVoice, build, gender_of, installed, median_f0, read_wav
-from vivant.backends.local.voice.heard import transcribe, word_error_rate
+from vivant.backends.local.voice.heard import transcribe
 from vivant.backends.local.voice.programs import ProgramVoice
+from vivant.backends.local.voice.wer import word_error_rate
 from vivant.backends.local.writer import TemplateWriter
 from vivant.config import VoiceSettings
 from vivant.demo import SAMPLES

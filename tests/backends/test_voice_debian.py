@@ -21,7 +21,8 @@ from vivant.backends.local.voice import (
     median_f0,
     read_wav,
 )
-from vivant.backends.local.voice.heard import model_for, transcribe, word_error_rate
+from vivant.backends.local.voice.heard import model_for, transcribe
+from vivant.backends.local.voice.wer import word_error_rate
 from vivant.config import VoiceSettings
 from vivant.roles import WordTiming
 
@@ -123,9 +124,3 @@ def test_whisper_understands_the_voice(spoken: Spoken, spec: str, most: float) -
     assert name == ("tiny.en" if language == "en" else "base")
     wer = word_error_rate(SENTENCES[language], " ".join(w.word for w in heard))
     assert wer <= most, (spec, wer, " ".join(w.word for w in heard))
-
-
-def test_word_error_rate() -> None:
-    assert word_error_rate("Je suis là.", "je suis la") == 0.0
-    assert word_error_rate("un deux trois quatre", "un trois quatre cinq") == 0.5
-    assert word_error_rate("", "") == 0.0
