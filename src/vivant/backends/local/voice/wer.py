@@ -14,6 +14,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from vivant.speech import ROMAN, roman_numeral_at, roman_value
+
 _UNITS = {
     "zéro": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7, "huit": 8,
     "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16,
@@ -35,36 +37,18 @@ _ORDINAL_WORDS = {
 }  # fmt: skip
 _ORDINAL_STEMS = {"cinqu": "cinq", "neuv": "neuf"}
 _DIGIT_ORDINAL = re.compile(r"^(\d+)(?:e|è|ème|eme|er|re|ère|ere|st|nd|rd|th)$")
-_ROMAN = re.compile(
-    r"\b(?=[MDCLXVI]{2,}(?:e|er|ème)?\b|[XV](?:e|er|ème)?\b)"
-    r"(M{0,3})(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})(e|er|ème)?\b"
-)
-_ROMAN_VALUES = {"M": 1000, "D": 500, "C": 100, "L": 50, "X": 10, "V": 5, "I": 1}
-
-
-def roman_value(numeral: str) -> int:
-    """The value of an upper-case Roman numeral ("XIV" -> 14)."""
-    total = 0
-    for i, ch in enumerate(numeral):
-        v = _ROMAN_VALUES[ch]
-        nxt = _ROMAN_VALUES[numeral[i + 1]] if i + 1 < len(numeral) else 0
-        total += -v if v < nxt else v
-    return total
 
 
 def _romans_to_digits(text: str) -> str:
-    """Upper-case Roman numerals after a capitalised word or as century ordinals ("Louis XIV" -> "Louis 14",
-    "XVIIe" -> "17e"); a lone "I" or a word of capitals stays as it is."""
+    """Roman numerals that are numbers (:func:`vivant.speech.roman_numeral_at`) in digits: "Louis XIV" ->
+    "Louis 14", "XVIIe" -> "17e"; a lone "I" or a word of capitals stays as it is."""
 
     def repl(m: re.Match[str]) -> str:
-        numeral, suffix = m.group(0)[: len(m.group(0)) - len(m.group(5) or "")], m.group(5)
-        before = text[: m.start()].rstrip()
-        after_name = bool(re.search(r"\b[A-ZÀ-Ý][a-zà-ÿ]+$", before)) and m.start() > len(before)
-        if not numeral or not (suffix or after_name):
+        if not roman_numeral_at(text, m):
             return m.group(0)
-        return f"{roman_value(numeral)}{'e' if suffix else ''}"
+        return f"{roman_value(m.group(1))}{'e' if m.group(2) else ''}"
 
-    return _ROMAN.sub(repl, text)
+    return ROMAN.sub(repl, text)
 
 
 def _ordinal_base(word: str) -> str | None:
