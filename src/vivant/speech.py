@@ -236,13 +236,14 @@ def say_roman_numerals(text: str) -> str:
 
 
 SAID_FR: dict[str, str] = {
-    "Velázquez": "Vélasquèz", "Velazquez": "Vélasquèz", "Diego": "Diégo", "Rijn": "Rèïne", "Vermeer": "Vermère",
+    "Velázquez": "Vélasquez", "Velazquez": "Vélasquez", "Diego": "Diégo", "Rijn": "Rèïne", "Vermeer": "Vermère",
     "Johannes": "Johannès", "Hyacinthe": "Iacinte", "Berthe": "Bèrte", "Gogh": "Gogue", "John": "Djone",
     "Sargent": "Sardjeunte", "Lady": "Lédi", "Agnew": "Agniou", "Lochnaw": "Lokno",
 }  # fmt: skip
-"""Painters' and sitters' names respelt as a French speaker says them, for the French voices (espeak-ng reads
+"""Painters' and sitters' names respelt as a French speaker says them, for espeak-ng's French voices (it reads
 "Vermeer", "Hyacinthe", "Gogh" with English phonemes that MBROLA's French voices cannot say, and "Rijn" as
-"rijn"). One word for one word."""
+"rijn", "Velázquez" with a mute e). One word for one word. SVOX Pico says names better unaided (Whisper base
+heard Pico's French narrations worse with these respellings: mean word error 0.226 against 0.197)."""
 
 _SAID_FR = re.compile(r"\b(" + "|".join(map(re.escape, SAID_FR)) + r")\b")
 

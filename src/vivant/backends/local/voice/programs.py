@@ -19,7 +19,6 @@ from vivant.backends.local.voice.common import Measure, check_text, estimate_tim
 from vivant.backends.local.voice.heard import heard_timings
 from vivant.errors import StepError
 from vivant.roles import Gender, WordTiming
-from vivant.speech import spoken_form
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class ProgramVoice:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="vivant-voice-") as tmp:
             text_file, raw = Path(tmp, "text.txt"), Path(tmp, "voice.wav")
-            plain = spoken_form(" ".join(text.translate(_PLAIN).split()), language)
+            plain = " ".join(text.translate(_PLAIN).split())
             text_file.write_text(plain + "\n", encoding="utf-8")
             cmd = [exe, *self.command(plain, text_file, raw)[1:]]
             try:
