@@ -243,7 +243,7 @@ class VoiceSettings(_Section):
     """Step 2's embedded voices (``[backends] audio = "local"``): ``[voice.fr]``, ``[voice.en]``."""
 
     fr: GenderVoices = GenderVoices(
-        female=["pico:fr-FR", "mbrola:fr4"], male=["mbrola:fr1"], unclear=["pico:fr-FR", "mbrola:fr1"]
+        female=["pico:fr-FR", "mbrola:fr4"], male=["mbrola:fr1", "mbrola:fr6"], unclear=["pico:fr-FR", "mbrola:fr1"]
     )
     en: GenderVoices = GenderVoices(
         female=["pico:en-GB", "festival:cmu_us_slt_arctic_hts", "flite:slt"],
@@ -841,7 +841,7 @@ espeak_rate = 160
 mbrola_rate = 150
 [voice.fr]
 female = ["pico:fr-FR", "mbrola:fr4"]
-male = ["mbrola:fr1"]
+male = ["mbrola:fr1", "mbrola:fr6"]
 unclear = ["pico:fr-FR", "mbrola:fr1"]
 [voice.en]
 female = ["pico:en-GB", "festival:cmu_us_slt_arctic_hts", "flite:slt"]
