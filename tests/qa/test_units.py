@@ -21,6 +21,7 @@ def test_word_error_rate() -> None:
     assert wer("Bonjour, je suis l'homme au chapeau.", "bonjour je suis l homme au chapeau") == 0
     assert wer("one two three four", "one three four five") == pytest.approx(0.5)
     assert wer("one two", "") == 1.0
+    assert wer("Je suis là, en 1665.", "je suis las en 1666") == pytest.approx(2 / 5)  # a wrong word counts
 
 
 WORDS = ["Stop", "scrolling", "yes", "you", "I", "have", "waited", "a", "very", "long", "time"]

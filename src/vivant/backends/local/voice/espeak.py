@@ -37,6 +37,7 @@ from vivant.backends.local.voice.common import (
 from vivant.backends.local.voice.espeak_lib import Espeak, speak_in_child
 from vivant.errors import StepError
 from vivant.roles import Gender, WordTiming
+from vivant.speech import spoken_form
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ class EspeakVoice:
         """Speak ``text`` with this espeak voice into ``out_wav``; return one timing per word of ``text``."""
         words = check_text(text)
         spoken = text.translate(_SPEAKABLE)
+        said = spoken_form(spoken, language)  # espeak-ng says "Louis XIV" as "quatorze romain", "XVIIe" as "iks vi"
+        spoken = said if len(said.split()) == len(words) else spoken
         t0 = time.perf_counter()
         if self.system:
             lib = system_espeak_library()
@@ -128,8 +131,8 @@ class EspeakVoice:
         samples = resample(raw, rate)
         scale = SAMPLE_RATE / rate
 
-        # Map each WORD event to the input word holding its first character.
-        spans = word_spans(text)
+        # Map each WORD event to the word (of the text spoken, one per input word) holding its first character.
+        spans = word_spans(spoken)
         starts: list[float | None] = [None] * len(words)
         w = 0
         for pos, _length, sample in sorted(col.words, key=lambda e: (e[2], e[0])):

