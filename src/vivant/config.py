@@ -13,7 +13,8 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from vivant.errors import ConfigError
 
@@ -497,18 +498,30 @@ class ComfySettings(_Section):
 
 
 class BackendSettings(_Section):
-    """The backend chosen for each step; ``local`` is the embedded CPU implementation."""
+    """The backend family chosen for each step; ``local`` is the embedded CPU implementation. Which families
+    serve which step is the table :data:`vivant.backends.families.FAMILIES` (checked by ``_known_family``)."""
 
-    prepare: Literal["local", "openai"] = "local"
-    script: Literal["local", "openai"] = "local"
-    audio: Literal["local", "comfyui", "openai"] = "local"
-    restore: Literal["local", "comfyui"] = "local"
-    realistic: Literal["local", "comfyui"] = "local"
-    transition: Literal["local", "comfyui"] = "local"
-    lipsync: Literal["local", "comfyui"] = "local"
-    subtitles: Literal["local", "whisper", "openai"] = "local"
-    outro: Literal["local", "comfyui"] = "local"
-    final: Literal["local"] = "local"
+    prepare: str = "local"
+    script: str = "local"
+    audio: str = "local"
+    restore: str = "local"
+    realistic: str = "local"
+    transition: str = "local"
+    lipsync: str = "local"
+    subtitles: str = "local"
+    outro: str = "local"
+    final: str = "local"
+
+    @field_validator("*")
+    @classmethod
+    def _known_family(cls, v: str, info: ValidationInfo) -> str:
+        from vivant.backends.families import check  # the table imports no config: no cycle
+
+        try:
+            check(str(info.field_name), v)
+        except ValueError as e:
+            raise PydanticCustomError("backend_family", str(e)) from None
+        return v
 
 
 class ReviewSettings(_Section):

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+from vivant.backends import families
 from vivant.backends.registry import Roles
 from vivant.config import Settings
 from vivant.errors import BatchBusy, InputError, StepError, StoreError, VivantError, WorkspaceError
@@ -362,8 +363,7 @@ class Engine:
         override = self.settings.scheduler.resources.get(step.name)
         if override:
             return override
-        backend = self._backend_name(step)
-        return {"local": "cpu", "openai": "llm"}.get(backend, step.resource)
+        return families.resource(self._backend_name(step), step.resource)
 
     def _open_attempt(self, batch_id: int, item: ItemRow, painting: PaintingRow, step: Step, lang: str, *,
                       position: tuple[int, int],
