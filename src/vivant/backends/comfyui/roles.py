@@ -24,7 +24,8 @@ from typing import Any, Literal
 from vivant.backends import ffmpeg
 from vivant.backends.comfyui import windows
 from vivant.backends.comfyui.errors import WorkflowError
-from vivant.backends.comfyui.pool import ComfyPool, Job, JobHooks, JobResult
+from vivant.backends.comfyui.jobs import Job, JobHooks, JobResult
+from vivant.backends.comfyui.pool import ComfyPool
 from vivant.backends.comfyui.workflow import Workflow
 from vivant.config import Settings
 from vivant.errors import StepError

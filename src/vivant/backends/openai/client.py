@@ -29,10 +29,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from vivant.backends.balance import Balancer
 from vivant.backends.openai.errors import (
@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
 """One chat message: ``{"role": ..., "content": str | list of parts}`` (OpenAI's shape)."""
-T = TypeVar("T", bound=BaseModel)
 
 _BODY_TAIL = 300
 """How many characters of an error body are quoted in the message."""
@@ -412,24 +411,9 @@ class LLMClient:
         self._local.server = server
         return data
 
-    def structured(
-        self,
-        messages: list[Message],
-        schema: type[T],
-        *,
-        check: Callable[[T], None] | None = None,
-        name: str | None = None,
-        json_schema: dict[str, Any] | None = None,
-        model: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        retry_prompt: str = "",
-    ) -> T:
-        """JSON matching ``schema``, validated, problems fed back (:func:`vivant.backends.openai.structured.ask`)."""
-        return ask(
-            self, messages, schema, check=check, name=name, json_schema=json_schema, model=model,
-            temperature=temperature, max_tokens=max_tokens, retry_prompt=retry_prompt,
-        )  # fmt: skip
+    structured = ask
+    """``client.structured(messages, Model, check=..., ...)``: JSON matching ``Model``, validated, the problems fed
+    back and asked again (:func:`vivant.backends.openai.structured.ask`)."""
 
 
 def pool_client(
