@@ -31,6 +31,9 @@ def test_the_table_names_every_backends_key_and_only_those() -> None:
         assert family.steps, family.name
         assert set(family.steps) <= set(STEP_ROLES), family.name
         assert set(family.roles) == {STEP_ROLES[s] for s in family.steps}
+    from vivant.backends.comfyui.roles import OFFERED
+
+    assert set(OFFERED) == set(FAMILIES["comfyui"].steps)  # each ComfyUI step has its placeholders
     assert families.allowed("final") == ["local"]
     assert families.allowed("audio") == ["local", "comfyui", "openai"]
     assert families.allowed("subtitles") == ["local", "openai", "whisper"]

@@ -285,10 +285,6 @@ class ComfyClient:
 
     # -- socket (see :class:`EventSocket`) --------------------------------------------------------------------
     @property
-    def ws_url(self) -> str:
-        return self.socket.url
-
-    @property
     def connected(self) -> asyncio.Event:
         return self.socket.connected
 

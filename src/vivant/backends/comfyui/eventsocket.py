@@ -49,7 +49,6 @@ class EventSocket:
         self._wake = asyncio.Event()
         self.connected = asyncio.Event()
         self.last_message = 0.0
-        self.queue_remaining: int | None = None
         self.reconnects = 0
         self._closing = False
 
@@ -109,16 +108,11 @@ class EventSocket:
             delay = min(delay * 2, self.t.reconnect_max)
 
     def dispatch(self, msg: dict[str, Any]) -> None:
-        """One message from the server: the queue's length, or news of a watched prompt."""
+        """One message from the server: news of a watched prompt (other messages only count as a sign of life)."""
         now = self.clock()
         self.last_message = now
         kind = str(msg.get("type", ""))
         data = msg.get("data") or {}
-        if kind == "status":
-            remaining = ((data.get("status") or {}).get("exec_info") or {}).get("queue_remaining")
-            if isinstance(remaining, int):
-                self.queue_remaining = remaining
-            return
         watch = self.watches.get(str(data.get("prompt_id", "")))
         if watch is None:
             return

@@ -197,7 +197,6 @@ async def collect(ep: Endpoint, job: Job, outcome: Outcome, submissions: int) ->
     job.out_dir.mkdir(parents=True, exist_ok=True)
     dest = job.out_dir / f"comfy-{outcome.prompt_id[:8]}{Path(str(ref['filename'])).suffix}"
     await ep.client.download(ref, dest)
-    ep.jobs_done += 1
     return JobResult(dest, outcome.prompt_id, ep.url, outcome.queue_wait, outcome.compute, submissions)
 
 

@@ -61,7 +61,6 @@ class Endpoint:
     index: int = 0
     """Its place in the pool's balancer."""
     object_info: dict[str, Any] | None = None
-    jobs_done: int = 0
 
     @property
     def host(self) -> str:
@@ -131,7 +130,6 @@ class ComfyPool:
 
         self.endpoints = self.call(make())
         self._last_models: frozenset[str] | None = None
-        self._last_step: str | None = None
         self._restart_lock: asyncio.Lock | None = None
         self._closed = False
 
@@ -165,11 +163,6 @@ class ComfyPool:
     def healthy_now(self) -> list[Endpoint]:
         now = time.monotonic()
         return [ep for ep in self.endpoints if self.balancer.slots[ep.index].down_until <= now]
-
-    def loads(self) -> dict[str, tuple[int, float]]:
-        """Endpoint -> (jobs held, estimated work held): what the balancer sees now."""
-        return {ep.url: (self.balancer.slots[ep.index].in_flight, self.balancer.slots[ep.index].work)
-                for ep in self.endpoints}  # fmt: skip
 
     async def pick(self, cost: float, avoid: Endpoint | None = None, family: frozenset[str] | None = None,
                     hooks: JobHooks | None = None) -> Endpoint:  # fmt: skip
@@ -251,7 +244,6 @@ class ComfyPool:
     async def _enter_step(self, step: str, workflow: Workflow | None) -> None:
         models = workflow.model_files() if workflow is not None else None
         previous, self._last_models = self._last_models, models if models is not None else self._last_models
-        self._last_step = step
         if models is None or previous is None or previous == models:
             return
         if self.settings.restart_command and self.settings.restart_between_steps:

@@ -27,6 +27,7 @@ from vivant.backends.comfyui.errors import WorkflowError
 from vivant.backends.comfyui.jobs import Job, JobHooks, JobResult
 from vivant.backends.comfyui.pool import ComfyPool
 from vivant.backends.comfyui.workflow import Workflow
+from vivant.backends.families import FAMILIES
 from vivant.config import Settings
 from vivant.errors import StepError
 from vivant.roles import Box, Gender, Language, WordTiming
@@ -34,7 +35,8 @@ from vivant.steps.base import StepContext, current_context
 from vivant.urls import safe_url
 
 log = logging.getLogger(__name__)
-COMFY_STEPS = ("audio", "restore", "realistic", "transition", "lipsync", "outro")
+COMFY_STEPS = FAMILIES["comfyui"].steps
+"""The steps ComfyUI may serve (its row of the families table)."""
 DEFAULT_WORKFLOWS = Path(__file__).resolve().parents[4] / "workflows"
 """The project's ``workflows/`` folder (used when ``comfyui.workflows`` names no file for a step)."""
 
