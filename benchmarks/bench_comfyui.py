@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.comfyui.server import ComfyTestServer  # noqa: E402
 
-from vivant.backends.comfyui.pool import ComfyPool, Job  # noqa: E402
+from vivant.backends.comfyui.jobs import Job  # noqa: E402
+from vivant.backends.comfyui.pool import ComfyPool  # noqa: E402
 from vivant.backends.comfyui.workflow import Workflow  # noqa: E402
 from vivant.backends.ffmpeg import ffmpeg_exe  # noqa: E402
 from vivant.config import ComfySettings  # noqa: E402

@@ -28,7 +28,7 @@ def test_default_toml_is_the_defaults(tmp_path: Path) -> None:
         ("colour = 'red'\n", "colour: unknown key"),
         ("languages = ['fr', 'de']\n", "languages.1: Input should be 'fr' or 'en'"),
         ("languages = []\n", "languages: Value error, at least one language is needed"),
-        ("[backends]\nlipsync = 'magic'\n", "backends.lipsync: Input should be 'local'"),
+        ("[backends]\nlipsync = 'magic'\n", "backends.lipsync: 'magic' is no backend family; choose one of: local"),
         ("[render]\ncrf = 'high'\n", "render.crf: Input should be a valid integer"),
         ("[render\n", "not valid TOML"),
     ],

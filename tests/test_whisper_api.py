@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import pytest
 from fastapi import FastAPI, File, Form, UploadFile
 
+from vivant.backends.openai.transcriber import ApiWhisperTranscriber
 from vivant.backends.registry import Roles
-from vivant.backends.whisper import ApiWhisperTranscriber
 from vivant.config import LLMSettings, Settings, VoiceSettings, WhisperSettings
 from vivant.roles import Attempt, Painting, Transcriber, running
 

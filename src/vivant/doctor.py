@@ -136,7 +136,7 @@ def workflow_finding(name: str, path: Path, report: dict[str, list[str]]) -> Fin
 
 def _llm(settings: Settings) -> list[Finding]:
     """Each LLM server of the pool (when step 0 or 1 uses it): does it answer, and serve the models named?"""
-    from vivant.backends.llm import LLMClient, pool_urls
+    from vivant.backends.openai.client import LLMClient, pool_urls
     from vivant.errors import VivantError
     from vivant.urls import safe_url
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vivant.backends import families
 from vivant.backends.registry import Roles
 from vivant.config import Settings
 from vivant.errors import BatchBusy, StoreError, VivantError
@@ -232,7 +233,7 @@ class Engine:
         override = self.settings.scheduler.resources.get(step.name)
         if override:
             return override
-        return {"local": "cpu", "openai": "llm"}.get(self.backend_of(step), step.resource)
+        return families.resource(self.backend_of(step), step.resource)
 
     # -- redo ---------------------------------------------------------------------------------------------------
     def redo(self, item_id: int, from_step: Step) -> None:

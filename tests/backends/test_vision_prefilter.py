@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from tests.conftest import make_workspace, shared_rows
 from vivant.backends.local.sitter import decide_sitter, title_gender
 from vivant.backends.local.vision import LocalInspector
-from vivant.backends.openai_roles import VisionRules, VisionVerdict, combine
+from vivant.backends.openai.inspector import VisionRules, VisionVerdict, combine
 from vivant.cli import app
 from vivant.config import ChecksSettings
 from vivant.roles import Box, Painting, Sitter, Verdict

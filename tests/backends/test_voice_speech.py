@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from vivant.backends.comfyui.roles import ComfyBackends
-from vivant.backends.llm import LLMTimeout
 from vivant.backends.local.voice import EspeakVoice, read_wav
 from vivant.backends.local.voice.heard import tiny_en_dir
+from vivant.backends.openai.errors import LLMTimeout
 from vivant.backends.registry import Roles
 from vivant.config import ComfySettings, LLMSettings, Settings, SpeechSettings, WhisperSettings
 from vivant.errors import StepError

@@ -18,7 +18,8 @@ from vivant.backends.comfyui.errors import (
     ComfyTimeout,
     ComfyValidationError,
 )
-from vivant.backends.comfyui.pool import ComfyPool, Job, JobHooks, JobResult
+from vivant.backends.comfyui.jobs import Job, JobHooks, JobResult
+from vivant.backends.comfyui.pool import ComfyPool
 from vivant.backends.comfyui.workflow import Workflow
 from vivant.backends.ffmpeg import probe
 
@@ -114,7 +115,7 @@ def test_restart_with_three_prompts_queued_resubmits_them(server: ComfyTestServe
     t.join(60)
     results = box[0]
     assert all(isinstance(r, JobResult) for r in results), results
-    assert pool.stats.resubmitted == 3
+    assert pool.stats.counts["resubmitted"] == 3
     assert all(r.submissions == 2 for r in results if isinstance(r, JobResult))
 
 
@@ -178,7 +179,7 @@ def test_job_that_never_ends_times_out_interrupts_and_restarts(server: ComfyTest
         pool.run(restore_job(image, tmp_path), JobHooks(set_remote_id=ids.append))
     assert time.monotonic() - t0 < 8
     assert ids[0] in server.stats.interrupts
-    assert server.stats.restarts == 1 and pool.stats.restarts == 1
+    assert server.stats.restarts == 1 and pool.stats.counts["restarts"] == 1
     server.faults.hang_class = None
     assert pool.run(restore_job(image, tmp_path)).path.is_file()  # healthy again after the restart
 
@@ -216,7 +217,7 @@ def test_one_of_two_endpoints_dying_moves_its_jobs(tmp_path: Path, make_pool: Ma
         results = box[0]
         assert all(isinstance(r, JobResult) for r in results), results
         assert {r.endpoint for r in results if isinstance(r, JobResult)} >= {a.url}
-        assert pool.stats.moved >= 1
+        assert pool.stats.counts["moved"] >= 1
 
 
 def test_prompt_of_a_crashed_run_is_adopted_not_submitted_twice(server: ComfyTestServer, make_pool: MakePool,
@@ -227,7 +228,7 @@ def test_prompt_of_a_crashed_run_is_adopted_not_submitted_twice(server: ComfyTes
     posts = server.stats.posts
     again = pool.run(restore_job(image, tmp_path), JobHooks(previous_remote_ids=(first.prompt_id,)))
     assert again.prompt_id == first.prompt_id and server.stats.posts == posts
-    assert pool.stats.adopted == 1
+    assert pool.stats.counts["adopted"] == 1
 
     # a prompt still queued by a process that died: the new one waits for it instead of posting another
     async def post_orphan() -> str:
@@ -270,7 +271,7 @@ def test_an_endpoint_frees_its_memory_when_its_jobs_change_models(server: ComfyT
     results = run_many(pool, later)  # queued while the first six run
     t.join(30)
     assert all(isinstance(r, JobResult) for r in results + box[0])
-    assert server.stats.frees == 1 and pool.stats.frees == 1
+    assert server.stats.frees == 1 and pool.stats.counts["frees"] == 1
     ((when, queued),) = server.stats.free_at
     assert queued == 1, "freed while the last old job ran, with none of the new ones queued yet"
     old_ids = {r.prompt_id for r in box[0] if isinstance(r, JobResult)}

@@ -96,7 +96,7 @@ def test_resume_adopts_the_prompt_of_an_interrupted_attempt(server: ComfyTestSer
     roles = closing(roles)
     comfy: ComfyBackends = roles.comfyui
     # a run that crashed right after POST /prompt: the attempt holds the prompt id, the server ran it
-    from vivant.backends.comfyui.pool import Job, JobHooks
+    from vivant.backends.comfyui.jobs import Job, JobHooks
 
     item = store.items(batch)[0]
     attempt = store.start_attempt(item.id, 0, "", backend="comfyui", resource="gpu")

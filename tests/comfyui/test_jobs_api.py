@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from vivant.backends.comfyui.client import Capabilities, parse_version
 from vivant.backends.comfyui.errors import ComfyExecutionError, ComfyTimeout, ComfyValidationError
-from vivant.backends.comfyui.pool import ComfyPool, Job, JobHooks, JobResult
+from vivant.backends.comfyui.jobs import Job, JobHooks, JobResult
+from vivant.backends.comfyui.pool import ComfyPool
+from vivant.backends.comfyui.protocol import Capabilities, parse_version
 from vivant.backends.comfyui.workflow import Workflow
 
 from .conftest import STANDIN
@@ -125,4 +126,4 @@ def test_restart_loses_the_job_on_both_flavours(flavoured: ComfyTestServer, make
     flavoured.restart(0.1)
     t.join(30)
     assert box and isinstance(box[0], JobResult) and box[0].path.is_file(), box
-    assert pool.stats.resubmitted == 1
+    assert pool.stats.counts["resubmitted"] == 1

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vivant.backends.balance import Balancer
-from vivant.backends.comfyui.pool import Job, JobHooks, JobResult
+from vivant.backends.comfyui.jobs import Job, JobHooks, JobResult
 from vivant.backends.comfyui.roles import ComfyBackends
 from vivant.backends.ffmpeg import probe
 from vivant.backends.registry import Roles

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from vivant.backends.comfyui.pool import JobHooks
+from vivant.backends.comfyui.jobs import JobHooks
 from vivant.batch import describe
 from vivant.engine import Engine
 from vivant.events import Event, EventBus
@@ -94,7 +94,7 @@ def test_a_server_back_up_is_used_at_once_without_a_false_down(
     assert box, "the job did not end: the socket waited out its reconnection pause"
     result = box[0]
     assert result.path.is_file() and result.submissions == 1
-    assert "is down" not in caplog.text and pool.stats.moved == 0 and notices == []
+    assert "is down" not in caplog.text and pool.stats.counts["moved"] == 0 and notices == []
 
 
 def test_the_progress_view_prints_a_resubmission() -> None:

@@ -179,7 +179,7 @@ def test_a_window_the_server_finished_before_a_crash_is_collected_not_run_again(
             assert srv.stats.posts == 3 and len(list((tmp_path / ".windows-lipsync-all").glob("*.prompt"))) == 3
             monkeypatch.setattr(windows_module, "fit_clip", real_fit)
             syncer.animate(image, audio, out, face=None, width=64, height=112, fps=FPS, words=words)
-            assert pool.stats.adopted == 1
+            assert pool.stats.counts["adopted"] == 1
         finally:
             pool.close()
         assert n >= 4 and srv.stats.posts == n, "every window posted once, the third one included"

@@ -8,20 +8,19 @@ import httpx
 import pytest
 from pydantic import BaseModel, Field
 
-from vivant.backends.llm import (
-    LLMClient,
+from vivant.backends.openai.client import LLMClient
+from vivant.backends.openai.errors import (
     LLMConnectionError,
     LLMHTTPError,
     LLMOutputInvalid,
     LLMResponseError,
     LLMTimeout,
     OutputProblems,
-    extract_json,
-    response_format,
-    safe_url,
 )
+from vivant.backends.openai.structured import extract_json, response_format
 from vivant.errors import StepError
 from vivant.roles import Script
+from vivant.urls import safe_url
 
 from .scripted import Reply, Scripted
 

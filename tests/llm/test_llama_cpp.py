@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from vivant.backends.llm import LLMClient
+from vivant.backends.openai.client import LLMClient
 from vivant.cli import app
 from vivant.roles import ResearchNotes, Script
 

@@ -22,8 +22,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from vivant.backends.llm import LLMClient, LLMConnectionError, LLMTimeout
-from vivant.backends.openai_roles import LLMInspector, LLMWriter
+from vivant.backends.openai.client import LLMClient
+from vivant.backends.openai.errors import LLMConnectionError, LLMTimeout
+from vivant.backends.openai.inspector import LLMInspector
+from vivant.backends.openai.writer import LLMWriter
 from vivant.backends.registry import Roles
 from vivant.batch import start_night
 from vivant.config import ChecksSettings, LLMSettings
@@ -235,7 +237,7 @@ def test_one_server_takes_every_request_at_once() -> None:
 
 def test_a_dead_server_is_tried_once_then_left_to_the_others(caplog: pytest.LogCaptureFixture) -> None:
     dead = _closed_port()
-    caplog.set_level(logging.WARNING, logger="vivant.backends.llm")
+    caplog.set_level(logging.WARNING, logger="vivant.backends.openai.client")
     now = [1000.0]  # the time that decides "down for" is injected: a slow machine cannot make it expire early
     with _servers(1, delay=0.01) as (servers, _meter):
         client = _pool([dead, servers[0].url], down_for=30, clock=lambda: now[0])
@@ -255,7 +257,7 @@ def test_a_dead_server_is_tried_once_then_left_to_the_others(caplog: pytest.LogC
 
 
 def test_a_connect_timeout_fails_over_too(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="vivant.backends.llm")
+    caplog.set_level(logging.WARNING, logger="vivant.backends.openai.client")
     with _unanswering() as silent, _servers(1) as (servers, _meter):
         client = _pool([silent, servers[0].url], connect_timeout=0.3)
         for _ in range(3):

@@ -7,18 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from vivant.backends.llm import LLMClient, LLMOutputInvalid
-from vivant.backends.openai_roles import (
-    LLMInspector,
-    LLMWriter,
-    Prompts,
-    ScriptDraft,
-    VisionVerdict,
-    combine,
-    guided_script_schema,
-    head_orientation,
-    strict_schema,
-)
+from vivant.backends.openai.client import LLMClient
+from vivant.backends.openai.errors import LLMOutputInvalid
+from vivant.backends.openai.inspector import LLMInspector, VisionVerdict, combine, head_orientation
+from vivant.backends.openai.prompts import Prompts
+from vivant.backends.openai.script_rules import ScriptDraft, guided_script_schema
+from vivant.backends.openai.structured import strict_schema
+from vivant.backends.openai.writer import LLMWriter
 from vivant.config import ChecksSettings, LLMSettings, VisionRules
 from vivant.errors import ConfigError
 from vivant.roles import Attempt, Box, Check, Fact, Painting, ResearchNotes, Source, Verdict, Writer, running

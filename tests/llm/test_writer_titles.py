@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from vivant.backends.llm import LLMClient
-from vivant.backends.openai_roles import LLMWriter
+from vivant.backends.openai.client import LLMClient
+from vivant.backends.openai.writer import LLMWriter
 from vivant.config import LLMSettings
 from vivant.roles import ResearchNotes
 from vivant.speech import NBSP

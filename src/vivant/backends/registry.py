@@ -1,16 +1,22 @@
-"""Builds the roles each step calls from the ``[backends]`` config.
+"""Builds the roles each step calls from the ``[backends]`` config and the table of families.
 
-Backends are created lazily (loading a voice or a detector costs time) and once per night. Tests can pass
-``overrides`` to put their own implementation behind any role.
+Which family serves which step, and how it builds that step's role, is :data:`vivant.backends.families.FAMILIES`;
+this module only caches what the rows build. Backends are created lazily (loading a voice or a detector costs
+time) and once per night. Tests can pass ``overrides`` to put their own implementation behind any role (keys:
+``inspector``, ``writer``, ``voice``, ``transcriber``, ``lipsyncer``, ``image_editor:<task>``,
+``video_maker:<style>``, ``researcher``, ``comfyui``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from vivant.backends.families import FAMILIES, STEP_ROLES, Family, check
 from vivant.config import Settings
+from vivant.errors import ConfigError
 from vivant.roles import (
     Gender,
     ImageEditor,
@@ -29,12 +35,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMFY_IN_FLIGHT = 64
-"""Jobs of one ComfyUI step queued on the servers at once (all of them, for a night of normal size)."""
+T = TypeVar("T")
+
+
+def role_key(step: str) -> str:
+    """The cache (and override) key of a step's role: ``inspector``, ``image_editor:restore``..."""
+    role = STEP_ROLES[step]
+    return f"{role}:{step}" if role in ("image_editor", "video_maker") else role
 
 
 class Roles:
-    """The role implementations for one run; the engine's hooks (:class:`vivant.roles.RunHooks`)."""
+    """The role implementations for one run."""
 
     def __init__(self, settings: Settings, overrides: dict[str, Any] | None = None) -> None:
         self.settings = settings
@@ -58,24 +69,33 @@ class Roles:
                 except Exception as e:  # closing must not hide the run's own outcome
                     log.warning("closing the %s backend failed: %s", key, e)
 
-    def _get(self, key: str, factory: Any) -> Any:
-        """The one instance of a role for this run, built on first use (the units of a step running at once
+    def shared(self, key: str, factory: Callable[[], T]) -> T:
+        """The one instance under ``key`` for this run, built on first use (the units of a step running at once
         share it: one writer's facts cache, one inspector's detectors, one client's balancer)."""
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = factory()
-            return self._cache[key]
+            value: T = self._cache[key]
+            return value
+
+    def family(self, name: str, step: str) -> Family:
+        """The row of family ``name`` for ``step`` (ConfigError naming ``backends.<step>`` if it cannot serve it)."""
+        try:
+            return check(step, name)
+        except ValueError as e:
+            raise ConfigError(f"backends.{step}: {e}") from None
+
+    def family_of(self, step: str) -> Family:
+        """The family ``[backends]`` names for ``step``."""
+        return self.family(str(getattr(self.settings.backends, step)), step)
+
+    def _role(self, step: str) -> Any:
+        family = self.family_of(step)
+        return self.shared(role_key(step), lambda: family.makers[step](self, step))
 
     @property
     def inspector(self) -> Inspector:
-        if self.settings.backends.prepare == "openai" and "inspector" not in self._cache:
-            from vivant.backends.openai_roles import LLMInspector
-
-            llm: Inspector = self._get("inspector", lambda: LLMInspector(self.settings.llm))
-            return llm
-        from vivant.backends.local.vision import LocalInspector
-
-        obj: Inspector = self._get("inspector", LocalInspector)
+        obj: Inspector = self._role("prepare")
         return obj
 
     @property
@@ -83,139 +103,75 @@ class Roles:
         from vivant.backends.zim import ZimResearcher
 
         r = self.settings.research
-        obj: Researcher = self._get("researcher", lambda: ZimResearcher(r.zim_files, r.max_facts))
+        obj: Researcher = self.shared("researcher", lambda: ZimResearcher(r.zim_files, r.max_facts))
         return obj
 
     @property
     def writer(self) -> Writer:
-        if self.settings.backends.script == "openai" and "writer" not in self._cache:
-            from vivant.backends.openai_roles import LLMWriter
-
-            llm: Writer = self._get("writer", lambda: LLMWriter(self.settings.llm))
-            return llm
-        from vivant.backends.local.writer import TemplateWriter
-
-        obj: Writer = self._get("writer", TemplateWriter)
+        obj: Writer = self._role("script")
         return obj
 
-    # -- ComfyUI (steps whose backend is "comfyui") -----------------------------------------------------------
     @property
     def comfyui(self) -> ComfyBackends:
+        """The ComfyUI endpoint pools and workflows of this run (shared by every ``comfyui`` step)."""
         from vivant.backends.comfyui.roles import ComfyBackends
 
-        obj: ComfyBackends = self._get("comfyui", lambda: ComfyBackends(self.settings))
+        obj: ComfyBackends = self.shared("comfyui", lambda: ComfyBackends(self.settings))
         return obj
-
-    def parallel_units(self, backend: str) -> int:
-        """Units of one step the engine may have in flight: a remote queue takes them all at once; an LLM pool
-        takes ``[llm] parallel`` requests on each of its servers."""
-        if backend == "comfyui":
-            return COMFY_IN_FLIGHT
-        if backend != "openai":
-            return 1
-        from vivant.backends.llm import pool_urls
-
-        llm = self.settings.llm
-        servers = len(pool_urls(llm.base_url, llm.endpoints))
-        speech = self.settings.speech
-        if self.settings.backends.audio == "openai" and speech.base_url:  # the speech servers' own pool
-            servers = max(servers, len(pool_urls(speech.base_url, speech.endpoints)))
-        return llm.parallel * max(1, servers)
-
-    def early_handover(self, backend: str) -> bool:
-        """Whether the overlap scheduler may queue a lane's next step behind this one's last running jobs: yes
-        for ComfyUI (each server switches models once its old jobs are done), unless servers restart between
-        steps."""
-        return backend == "comfyui" and not self.settings.comfyui.restart_between_steps
-
-    def enter_step(self, step: str, backend: str) -> None:
-        if backend == "comfyui":
-            self.comfyui.enter_step(step)
-
-    def preflight(self, steps: list[str]) -> None:
-        """Before a batch: check every ComfyUI workflow against its servers; raise naming the first problem."""
-        from vivant.backends.comfyui.errors import WorkflowError
-
-        chosen = [s for s in self.comfyui.steps() if s in steps] if self._uses_comfyui() else []
-        if not chosen:
-            return
-        problems = [p for found in self.comfyui.preflight(chosen).values() for p in found]
-        if problems:
-            more = f" (+{len(problems) - 1} more; see `vivant doctor`)" if len(problems) > 1 else ""
-            raise WorkflowError(problems[0] + more)
-
-    def _uses_comfyui(self) -> bool:
-        return "comfyui" in self._cache or "comfyui" in self.settings.backends.model_dump().values()
 
     def voice_for(self, language: Language, gender: Gender = "unclear") -> Voice:
         """The voice that speaks ``language`` for a sitter of ``gender`` (``[voice]``, ``[speech]`` or ComfyUI)."""
-        audio = self.settings.backends.audio
-        if audio == "comfyui" and "voice" not in self._cache:
-            comfy: Voice = self._get(f"voice:comfyui:{language}:{gender}", lambda: self.comfyui.voice(language, gender))
-            return comfy
-        if audio == "openai" and "voice" not in self._cache:
-            from vivant.backends.openai_speech import OpenAISpeech
-
-            s = self.settings
-            hears = s.backends.subtitles in ("whisper", "openai")
-            server = self._get(
-                "speech",
-                lambda: OpenAISpeech(s.speech, s.llm, transcriber=lambda: self.transcriber if hears else None),
-            )
-            spoken: Voice = server.voice_for(language, gender)
-            return spoken
-        if "voice" in self._cache and not hasattr(self._cache["voice"], "voice_for"):
-            plain: Voice = self._cache["voice"]
+        voices = self._role("audio")
+        if not hasattr(voices, "voice_for"):  # a test's single Voice
+            plain: Voice = voices
             return plain
-        from vivant.backends.local.voice import LocalVoice
-
-        local = self._get("voice", lambda: LocalVoice(self.settings.voice))
-        obj: Voice = local.voice_for(language, gender)
+        obj: Voice = voices.voice_for(language, gender)
         return obj
 
     @property
     def transcriber(self) -> Transcriber:
-        if self.settings.backends.subtitles == "openai" and "transcriber" not in self._cache:
-            from vivant.backends.whisper import ApiWhisperTranscriber
-
-            s = self.settings
-            api: Transcriber = self._get("transcriber", lambda: ApiWhisperTranscriber(s.whisper, s.llm))
-            return api
-        if self.settings.backends.subtitles == "whisper" and "transcriber" not in self._cache:
-            from vivant.backends.whisper import WhisperTranscriber
-
-            heard: Transcriber = self._get("transcriber", lambda: WhisperTranscriber(self.settings.whisper))
-            return heard
-        from vivant.backends.local.timings import VoiceTimings
-
-        obj: Transcriber = self._get("transcriber", VoiceTimings)
+        obj: Transcriber = self._role("subtitles")
         return obj
 
     def image_editor(self, task: Literal["restore", "realistic"]) -> ImageEditor:
-        if getattr(self.settings.backends, task) == "comfyui":
-            comfy: ImageEditor = self._get(f"image_editor:{task}", lambda: self.comfyui.image_editor(task))
-            return comfy
-        from vivant.backends.local.image import LocalImageEditor
-
-        obj: ImageEditor = self._get(f"image_editor:{task}", lambda: LocalImageEditor(task))
+        obj: ImageEditor = self._role(task)
         return obj
 
     def video_maker(self, style: Literal["transition", "outro"]) -> VideoMaker:
-        if getattr(self.settings.backends, style) == "comfyui":
-            comfy: VideoMaker = self._get(f"video_maker:{style}", lambda: self.comfyui.video_maker(style))
-            return comfy
-        from vivant.backends.local.video import LocalVideoMaker
-
-        obj: VideoMaker = self._get(f"video_maker:{style}", lambda: self._get("video_maker", LocalVideoMaker))
+        obj: VideoMaker = self._role(style)
         return obj
 
     @property
     def lipsyncer(self) -> LipSyncer:
-        if self.settings.backends.lipsync == "comfyui":
-            comfy: LipSyncer = self._get("lipsyncer", self.comfyui.lipsyncer)
-            return comfy
-        from vivant.backends.local.mouth import LocalLipSyncer
-
-        landmarks = self.settings.render.mouth == "landmarks"
-        obj: LipSyncer = self._get("lipsyncer", lambda: LocalLipSyncer(landmarks=landmarks))
+        obj: LipSyncer = self._role("lipsync")
         return obj
+
+    # -- the engine's hooks, from the families' rows ----------------------------------------------------------
+    def parallel_units(self, backend: str) -> int:
+        """Units of one step the engine may have in flight: a remote queue takes them all at once; an LLM pool
+        takes ``[llm] parallel`` requests on each of its servers."""
+        family = FAMILIES.get(backend)
+        return 1 if family is None else family.parallel(self.settings)
+
+    def early_handover(self, backend: str) -> bool:
+        """Whether the overlap scheduler may queue a lane's next step behind this one's last running jobs (yes
+        for ComfyUI, unless servers restart between steps)."""
+        family = FAMILIES.get(backend)
+        return family is not None and family.early_handover(self.settings)
+
+    def enter_step(self, step: str, backend: str) -> None:
+        family = FAMILIES.get(backend)
+        if family is not None and family.enter_step is not None and step in family.makers:
+            family.enter_step(self, step)
+
+    def preflight(self, steps: list[str]) -> None:
+        """Before a batch: each family used by ``steps`` checks what it needs (ComfyUI: every workflow against
+        its servers); raise naming the first problem."""
+        by_family: dict[str, list[str]] = {}
+        for step in steps:
+            if step in STEP_ROLES:
+                by_family.setdefault(self.family_of(step).name, []).append(step)
+        for name, served in by_family.items():
+            hook = self.family(name, served[0]).preflight
+            if hook is not None:
+                hook(self, served)

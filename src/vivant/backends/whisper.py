@@ -21,15 +21,12 @@ import difflib
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from vivant.backends.zim import normalize
-from vivant.config import LLMSettings, WhisperSettings
+from vivant.config import WhisperSettings
 from vivant.errors import ConfigError, ExternalToolError
 from vivant.roles import Language, WordTiming, current_attempt
-
-if TYPE_CHECKING:
-    from vivant.backends.llm import LLMClient
+from vivant.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +164,8 @@ class WhisperTranscriber(_Aligning):
         if settings.model_dir is None and model is None:
             raise ConfigError('whisper.model_dir is not set (needed by backends.subtitles = "whisper")')
         super().__init__(settings)
-        self._model = model
         self.beam_size = beam_size
+        self._model = model
         folder = settings.model_dir.name if settings.model_dir else "model"
         self.base_name = f"faster-whisper:{folder}"
 
@@ -210,50 +207,6 @@ class WhisperTranscriber(_Aligning):
             heard = words_of(segments)
         except (RuntimeError, ValueError, OSError) as e:
             raise ExternalToolError(f"{audio.name}: faster-whisper failed: {e}") from None
-        return heard
-
-
-class ApiWhisperTranscriber(_Aligning):
-    """The Transcriber backed by an OpenAI-compatible ``/audio/transcriptions`` server (``backends.subtitles =
-    "openai"``): Whisper on the LLM box, or any box. Its servers are ``[whisper] base_url`` + ``endpoints``, or
-    the ``[llm]`` ones when ``base_url`` is empty, shared like the LLM's (least loaded, failover)."""
-
-    def __init__(self, settings: WhisperSettings, llm: LLMSettings, *, client: LLMClient | None = None) -> None:
-        super().__init__(settings)
-        if client is None:
-            from vivant.backends.llm import LLMClient
-
-            own = bool(settings.base_url)
-            key = settings.key() if own else llm.key()
-            client = LLMClient(
-                settings.base_url if own else llm.base_url, settings.model,
-                more_urls=settings.endpoints if own else llm.endpoints, parallel=llm.parallel,
-                api_key=key,
-                read_timeout=llm.read_timeout, request_timeout=llm.request_timeout,
-            )  # fmt: skip
-        self.client = client
-        self.base_name = f"openai-whisper:{settings.model}"
-
-    def transcribe(self, audio: Path, language: Language, prompt: str = "") -> list[WordTiming]:
-        """Every word the server hears, from its ``words`` (or its segments' words)."""
-        answer = self.client.transcribe(audio, language=language, prompt=prompt, model=self.settings.model)
-        raw = answer.get("words")
-        if not isinstance(raw, list):
-            raw = [w for seg in answer.get("segments") or [] if isinstance(seg, dict) for w in seg.get("words") or []]
-        heard: list[WordTiming] = []
-        for w in raw:
-            try:
-                word, start, end = str(w["word"]).strip(), float(w["start"]), float(w["end"])
-            except (KeyError, TypeError, ValueError):
-                continue
-            if word and end >= start:
-                heard.append(WordTiming(word=word, start=start, end=max(end, start + 0.01)))
-        if not heard and str(answer.get("text", "")).strip():
-            log.warning("%s: the transcription server gave no word timestamps (only text); it may not support "
-                        "timestamp_granularities", audio.name)  # fmt: skip
-        from vivant.backends.openai_roles import note_server
-
-        note_server(self.client)
         return heard
 
 

@@ -49,7 +49,7 @@ def models_prompts(
     """Copy the packaged prompt templates into a folder, to edit them."""
     import shutil
 
-    from vivant.backends.openai_roles import Prompts
+    from vivant.backends.openai.prompts import Prompts
 
     out.mkdir(parents=True, exist_ok=True)
     for template in sorted(Prompts.packaged().glob("*.txt")):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from vivant.config.base import Section, secret_of
 from vivant.languages import LANGUAGES
@@ -293,25 +294,37 @@ class SchedulerSettings(Section):
 
 
 class BackendSettings(Section):
-    """The backend chosen for each step; ``local`` is the embedded CPU implementation."""
+    """The backend family chosen for each step; ``local`` is the embedded CPU implementation. Which families
+    serve which step is the table :data:`vivant.backends.families.FAMILIES` (checked by ``_known_family``)."""
 
-    prepare: Literal["local", "openai"] = "local"
+    prepare: str = "local"
     """Step 0 (the image check): ``local`` (nudenet + OpenCV) or ``openai`` (a vision model)."""
-    script: Literal["local", "openai"] = "local"
+    script: str = "local"
     """Step 1: ``local`` (template writer) or ``openai`` (facts, then the script from an LLM)."""
-    audio: Literal["local", "comfyui", "openai"] = "local"
+    audio: str = "local"
     """Step 2: ``local`` (the ``[voice]`` voices), ``comfyui`` (a TTS workflow) or ``openai`` (``[speech]``)."""
-    restore: Literal["local", "comfyui"] = "local"
+    restore: str = "local"
     """Step 3: ``local`` (OpenCV) or ``comfyui``."""
-    realistic: Literal["local", "comfyui"] = "local"
+    realistic: str = "local"
     """Step 4: ``local`` (OpenCV photo approximation) or ``comfyui``."""
-    transition: Literal["local", "comfyui"] = "local"
+    transition: str = "local"
     """Step 5: ``local`` (crossfade) or ``comfyui``."""
-    lipsync: Literal["local", "comfyui"] = "local"
+    lipsync: str = "local"
     """Step 6: ``local`` (face landmarks) or ``comfyui``."""
-    subtitles: Literal["local", "whisper", "openai"] = "local"
+    subtitles: str = "local"
     """Step 7: ``local`` (the voice's timings), ``whisper`` (faster-whisper here) or ``openai`` (a server)."""
-    outro: Literal["local", "comfyui"] = "local"
+    outro: str = "local"
     """Step 8: ``local`` (crossfade) or ``comfyui``."""
-    final: Literal["local"] = "local"
+    final: str = "local"
     """Step 9: ``local`` (FFmpeg)."""
+
+    @field_validator("*")
+    @classmethod
+    def _known_family(cls, v: str, info: ValidationInfo) -> str:
+        from vivant.backends.families import check  # the table imports no config: no cycle
+
+        try:
+            check(str(info.field_name), v)
+        except ValueError as e:
+            raise PydanticCustomError("backend_family", str(e)) from None
+        return v

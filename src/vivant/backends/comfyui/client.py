@@ -1,14 +1,13 @@
-"""An asyncio client for one ComfyUI server (HTTP with httpx, the event socket with websockets).
+"""An asyncio client for one ComfyUI server: HTTP with httpx, the event socket through :mod:`.eventsocket`.
 
-It follows the protocol recorded from ComfyUI 0.3.64 (``shared/notes/comfyui-protocol.md``):
+It follows the protocol recorded from ComfyUI 0.3.64 (``shared/notes/comfyui-protocol.md``; its data and pure
+readings are :mod:`.protocol`):
 
-- one WebSocket per client, opened with a stable ``clientId`` *before* any prompt is posted (the server sends a
-  prompt's execution messages only to the socket whose id equals the prompt's ``client_id``), reconnected with
-  backoff when it drops;
 - the caller chooses the ``prompt_id`` (the server keeps it), so it can record it before ``POST /prompt``;
-- completion is read from ``/history/{id}``, after the final ``executing`` with ``node: null`` (the history
-  entry is written just before it); when the socket is silent or down, ``/history`` and ``/queue`` are polled;
-  a prompt in neither is lost (server restart) and reported as :class:`ComfyLost`;
+- completion is read from ``/history/{id}`` (or ``/api/jobs/{id}`` where the server has the jobs API), after
+  the final ``executing`` with ``node: null`` (the history entry is written just before it); when the socket is
+  silent or down, ``/history`` and ``/queue`` are polled; a prompt in neither is lost (server restart) and
+  reported as :class:`ComfyLost`;
 - every request has a timeout; httpx and websockets exceptions become this backend's errors here.
 
 It knows nothing about steps or workflows; :mod:`vivant.backends.comfyui.pool` drives it.
@@ -18,114 +17,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import websockets
-from websockets.asyncio.client import connect as ws_connect
 
 from vivant.backends.comfyui.errors import (
     ComfyConnectionError,
     ComfyError,
-    ComfyExecutionError,
     ComfyHTTPError,
-    ComfyInterrupted,
     ComfyLost,
     ComfyTimeout,
     ComfyValidationError,
 )
+from vivant.backends.comfyui.eventsocket import EventSocket
+from vivant.backends.comfyui.protocol import (
+    JOB_PLACES,
+    RECORDED_VERSION,
+    Capabilities,
+    JobListener,
+    Outcome,
+    Timeouts,
+    Watch,
+    WsConnect,
+    job_entry,
+    outcome,
+    parse_version,
+)
 
 log = logging.getLogger(__name__)
-
-JobListener = Callable[[str, dict[str, Any]], None]
-"""(message type, data) for every socket message about one prompt."""
-WsConnect = Callable[..., Any]
-
-
-@dataclass
-class Timeouts:
-    request: float = 30.0
-    connect: float = 5.0
-    download_stall: float = 30.0
-    """Longest wait for the next chunk of a /view download."""
-    poll_interval: float = 2.0
-    """Poll /history and /queue when nothing was heard for this long (or the socket is down)."""
-    down_after: float = 30.0
-    """Give up on an endpoint after this long without any answer."""
-    reconnect_min: float = 0.1
-    """First pause before reconnecting a dropped socket; it doubles up to ``reconnect_max``."""
-    reconnect_max: float = 10.0
-    """Longest pause between two reconnections while nobody needs the socket: a job that needs it (through
-    :meth:`ComfyClient.ensure_connected`) cuts the pause short, so a server back up is used at once."""
-
-
-@dataclass
-class Watch:
-    """What the socket told about one prompt."""
-
-    prompt_id: str
-    listener: JobListener | None = None
-    submitted: float = 0.0
-    submitted_wall: float = 0.0
-    started: float | None = None
-    finished: float | None = None
-    last_heard: float = 0.0
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    terminal: tuple[str, dict[str, Any]] | None = None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A finished prompt: its history entry and the timing seen by this client."""
-
-    prompt_id: str
-    outputs: dict[str, Any]
-    queue_wait: float | None
-    compute: float | None
-
-
-RECORDED_VERSION = (0, 3, 64)
-"""The release whose protocol ``shared/notes/comfyui-protocol.md`` records (no jobs API)."""
-
-
-def parse_version(text: object) -> tuple[int, ...] | None:
-    """``"0.3.64"`` -> ``(0, 3, 64)``; compared as numbers, so 0.10 > 0.9 (a suffix such as ``-rc1`` is dropped)."""
-    parts: list[int] = []
-    for piece in str(text or "").strip().lstrip("vV").split("."):
-        digits = ""
-        for ch in piece:
-            if not ch.isdigit():
-                break
-            digits += ch
-        if not digits:
-            break
-        parts.append(int(digits))
-        if len(digits) != len(piece):
-            break
-    return tuple(parts) or None
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a server offers beyond the recorded 0.3.64 protocol."""
-
-    version: tuple[int, ...] | None = None
-    jobs: bool = False
-    """``GET /api/jobs`` and ``/api/jobs/{id}`` (Comfy-Org/ComfyUI PR #11054)."""
-    cancel: bool = False
-    """``POST /api/jobs/{id}/cancel`` (PR #14493)."""
-
-    @property
-    def version_text(self) -> str:
-        return ".".join(map(str, self.version)) if self.version else "unknown"
 
 
 class ComfyClient:
@@ -150,18 +74,7 @@ class ComfyClient:
             transport=transport,
             timeout=httpx.Timeout(self.t.request, connect=self.t.connect),
         )
-        parts = urlsplit(self.base_url)
-        scheme = "wss" if parts.scheme == "https" else "ws"
-        self.ws_url = urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ws", f"clientId={client_id}", ""))
-        self._connect = connect or ws_connect
-        self._watches: dict[str, Watch] = {}
-        self._ws_task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self.connected = asyncio.Event()
-        self.last_message = 0.0
-        self.queue_remaining: int | None = None
-        self.reconnects = 0
-        self._closing = False
+        self.socket = EventSocket(self.base_url, client_id, self.t, connect=connect, clock=clock)
         self._queue_cache: tuple[float, set[str], set[str]] | None = None
         self._queue_lock = asyncio.Lock()
         self._caps: Capabilities | None = None
@@ -370,102 +283,24 @@ class ComfyClient:
         tmp.replace(dest)
         return dest
 
-    # -- socket ---------------------------------------------------------------------------------------------
+    # -- socket (see :class:`EventSocket`) --------------------------------------------------------------------
+    @property
+    def connected(self) -> asyncio.Event:
+        return self.socket.connected
+
+    @property
+    def reconnects(self) -> int:
+        return self.socket.reconnects
+
     async def ensure_connected(self, timeout: float | None = None) -> None:
-        """Start the socket task if needed and wait until it is open. A reconnection waiting out its backoff is
-        tried now; when the socket still does not open but the server answers ``/system_stats`` (it is just
-        back), it gets one more try before the server is called unreachable."""
-        if self._ws_task is None or self._ws_task.done():
-            self._closing = False
-            self._ws_task = asyncio.create_task(self._ws_loop(), name=f"comfy-ws {self.base_url}")
-        for last in (False, True):
-            if self.connected.is_set():
-                return
-            self._wake.set()
-            try:
-                await asyncio.wait_for(self.connected.wait(), timeout or self.t.connect)
-                return
-            except TimeoutError:
-                if last or not await self.healthy():
-                    break
-        raise ComfyConnectionError(f"{self.ws_url}: the event socket does not open")
-
-    async def _ws_loop(self) -> None:
-        delay = self.t.reconnect_min
-        first = True
-        while not self._closing:
-            try:
-                async with self._connect(
-                    self.ws_url, open_timeout=self.t.connect, ping_interval=10, ping_timeout=self.t.request,
-                    max_size=None, close_timeout=1,
-                ) as ws:  # fmt: skip
-                    if not first:
-                        self.reconnects += 1
-                    first = False
-                    delay = self.t.reconnect_min
-                    self.connected.set()
-                    self.last_message = self.clock()
-                    async for raw in ws:
-                        if isinstance(raw, bytes):
-                            continue  # previews
-                        try:
-                            msg = json.loads(raw)
-                        except ValueError:
-                            continue
-                        self._dispatch(msg)
-            except asyncio.CancelledError:
-                raise
-            except (OSError, TimeoutError, websockets.WebSocketException) as e:
-                log.debug("%s: socket: %s", self.ws_url, e)
-            finally:
-                self.connected.clear()
-            if self._closing:
-                break
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)  # a job needing the socket cuts the pause short
-            delay = min(delay * 2, self.t.reconnect_max)
-
-    def _dispatch(self, msg: dict[str, Any]) -> None:
-        now = self.clock()
-        self.last_message = now
-        kind = str(msg.get("type", ""))
-        data = msg.get("data") or {}
-        if kind == "status":
-            remaining = ((data.get("status") or {}).get("exec_info") or {}).get("queue_remaining")
-            if isinstance(remaining, int):
-                self.queue_remaining = remaining
-            return
-        watch = self._watches.get(str(data.get("prompt_id", "")))
-        if watch is None:
-            return
-        watch.last_heard = now
-        if kind == "execution_start":
-            watch.started = now
-        elif kind in ("execution_error", "execution_interrupted"):
-            watch.terminal = (kind, data)
-        elif kind == "execution_success":
-            watch.finished = now
-        elif kind == "executing" and data.get("node") is None:
-            watch.finished = watch.finished or now
-            watch.done.set()
-        if watch.listener is not None:
-            try:
-                watch.listener(kind, data)
-            except Exception:
-                log.exception("listener failed on %s", kind)
+        """Open the event socket (see :meth:`EventSocket.ensure_connected`)."""
+        await self.socket.ensure_connected(self.healthy, timeout)
 
     def watch(self, prompt_id: str, listener: JobListener | None = None) -> Watch:
-        w = self._watches.get(prompt_id)
-        if w is None:
-            w = self._watches[prompt_id] = Watch(prompt_id, listener, submitted=self.clock(),
-                                                 submitted_wall=time.time())  # fmt: skip
-        elif listener is not None:
-            w.listener = listener
-        return w
+        return self.socket.watch(prompt_id, listener)
 
     def forget(self, prompt_id: str) -> None:
-        self._watches.pop(prompt_id, None)
+        self.socket.forget(prompt_id)
 
     # -- waiting ----------------------------------------------------------------------------------------------
     async def wait(self, prompt_id: str, *, timeout: float) -> Outcome:
@@ -490,7 +325,7 @@ class ComfyClient:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(watch.done.wait(), left)
                 now = self.clock()
-                heard = max(watch.last_heard, self.last_message)
+                heard = max(watch.last_heard, self.socket.last_message)
                 if not watch.done.is_set() and self.connected.is_set() and now - heard < self.t.poll_interval:
                     continue  # the socket is alive: keep listening
                 try:
@@ -505,7 +340,7 @@ class ComfyClient:
                     outage = max(outage, now - unreachable_since)
                 unreachable_since = None
                 if entry is not None:
-                    return self._outcome(watch, entry)
+                    return outcome(watch, entry, self.base_url)
                 if prompt_id in running or prompt_id in pending:
                     absent = 0
                     if watch.started is None and prompt_id in running:
@@ -546,51 +381,9 @@ class ComfyClient:
         return entry, running, pending
 
     async def _poll_job(self, prompt_id: str) -> tuple[dict[str, Any] | None, set[str], set[str]]:
-        """One ``GET /api/jobs/{id}`` in place of ``/history`` + ``/queue``: (history-like entry of a finished
-        job, {id} if running, {id} if pending)."""
+        """One ``GET /api/jobs/{id}`` in place of ``/history`` + ``/queue`` (see :func:`job_entry`)."""
         job = await self.job(prompt_id)
-        if job is None:
-            return None, set(), set()
-        status = str(job.get("status"))
-        if status in ("completed", "failed"):
-            execution = job.get("execution_status") or {}
-            if not execution and status == "failed":
-                error = job.get("execution_error")
-                messages = [["execution_error", error]] if isinstance(error, dict) else []
-                execution = {"status_str": "error", "messages": messages}
-            entry = {"outputs": job.get("outputs") or {}, "status": execution or {"status_str": "success"}}
-            return entry, set(), set()
-        here = {prompt_id}
-        return None, (here if status == "in_progress" else set()), (here if status == "pending" else set())
-
-    def _outcome(self, watch: Watch, entry: dict[str, Any]) -> Outcome:
-        where = f"{self.base_url}: prompt {watch.prompt_id}"
-        status = entry.get("status") or {}
-        messages = {m[0]: m[1] for m in status.get("messages", []) if isinstance(m, list) and len(m) == 2}
-        if status.get("status_str") != "success":
-            if "execution_error" in messages:
-                raise ComfyExecutionError(where, messages["execution_error"])
-            if "execution_interrupted" in messages:
-                d = messages["execution_interrupted"]
-                node, cls = d.get("node_id", "?"), d.get("node_type", "?")
-                raise ComfyInterrupted(f"{where}: interrupted at node {node} ({cls})")
-            raise ComfyError(f"{where}: ended with status {status.get('status_str')!r}")
-        start_ts = (messages.get("execution_start") or {}).get("timestamp")
-        end_ts = (messages.get("execution_success") or {}).get("timestamp")
-        compute: float | None = None
-        if isinstance(start_ts, int | float) and isinstance(end_ts, int | float):
-            compute = (end_ts - start_ts) / 1000
-        if compute is None and watch.started is not None and watch.finished is not None:
-            compute = watch.finished - watch.started
-        if watch.started is not None:
-            queue_wait: float | None = watch.started - watch.submitted
-        elif isinstance(start_ts, int | float):
-            queue_wait = start_ts / 1000 - watch.submitted_wall
-        else:
-            queue_wait = None
-        if queue_wait is not None:
-            queue_wait = max(0.0, queue_wait)
-        return Outcome(watch.prompt_id, entry.get("outputs") or {}, queue_wait, compute)
+        return (None, set(), set()) if job is None else job_entry(job, prompt_id)
 
     async def run(self, graph: dict[str, Any], prompt_id: str, *, timeout: float,
                   listener: JobListener | None = None) -> Outcome:  # fmt: skip
@@ -604,16 +397,8 @@ class ComfyClient:
             raise
 
     async def close(self) -> None:
-        self._closing = True
-        if self._ws_task is not None:
-            self._ws_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._ws_task
+        await self.socket.close()
         await self._http.aclose()
-
-
-JOB_PLACES = {"pending": "pending", "in_progress": "running", "completed": "done", "failed": "done"}
-"""The jobs API's statuses as :meth:`ComfyClient.locate` names them."""
 
 
 def _json_or_none(r: httpx.Response) -> Any:

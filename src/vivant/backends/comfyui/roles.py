@@ -25,15 +25,18 @@ from typing import Any, Literal
 from vivant.backends import ffmpeg
 from vivant.backends.comfyui import windows
 from vivant.backends.comfyui.errors import WorkflowError
-from vivant.backends.comfyui.pool import ComfyPool, Job, JobHooks, JobResult
+from vivant.backends.comfyui.jobs import Job, JobHooks, JobResult
+from vivant.backends.comfyui.pool import ComfyPool
 from vivant.backends.comfyui.workflow import Workflow
+from vivant.backends.families import FAMILIES
 from vivant.config import Settings
 from vivant.errors import StepError
 from vivant.roles import Attempt, Box, Gender, Language, WordTiming, current_attempt
 from vivant.urls import safe_url
 
 log = logging.getLogger(__name__)
-COMFY_STEPS = ("audio", "restore", "realistic", "transition", "lipsync", "outro")
+COMFY_STEPS = FAMILIES["comfyui"].steps
+"""The steps ComfyUI may serve (its row of the families table)."""
 DEFAULT_WORKFLOWS = Path(str(files("vivant"))) / "workflows"
 """The packaged ``vivant/workflows/`` folder (used when ``comfyui.workflows`` names no file for a step)."""
 

@@ -315,10 +315,3 @@ def _check_literal(here: str, spec: list[Any], value: Any, check_models: bool) -
     if hi is not None and value > hi:
         return [f"{here}: {value} is above the maximum {hi}"]
     return []
-
-
-def check_or_raise(wf: Workflow, object_info: Mapping[str, Any], *, server: str = "") -> None:
-    problems = preflight(wf, object_info)
-    if problems:
-        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise WorkflowError((f"{server}: " if server else "") + problems[0] + more)

@@ -14,7 +14,7 @@ Order of trust (:func:`decide_sitter`):
 4. else ``unclear`` (source ``none``).
 
 The production inspector puts the vision model's ``gender`` between 1 and 2 (see
-:mod:`vivant.backends.openai_roles`).
+:mod:`vivant.backends.openai.inspector`).
 """
 
 from __future__ import annotations

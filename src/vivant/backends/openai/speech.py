@@ -3,7 +3,7 @@
 Kokoro-FastAPI, speaches, chatterbox-tts-api and vLLM-Omni (Qwen3-TTS) speak this form: ``model``, ``voice``,
 ``input``, ``response_format`` (``wav`` here), ``speed`` and, for voice-design models, ``instructions``. The
 voice comes from ``[speech] voices`` per language and sitter's gender, the instructions from ``[speech]
-instructions``. Requests go through the LLM client's pool (:class:`~vivant.backends.llm.LLMClient`: the
+instructions``. Requests go through the LLM client's pool (:class:`~vivant.backends.openai.client.LLMClient`: the
 ``[speech]`` servers, or the ``[llm]`` ones when ``base_url`` is empty; ``parallel`` requests each, an
 unreachable server or a dropped answer sends the request to the next server).
 
@@ -19,8 +19,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from vivant.backends.llm import LLMClient, LLMHTTPError
 from vivant.backends.local.voice.common import check_text, estimate_timings, wav_bytes_to_samples, write_wav
+from vivant.backends.openai.client import LLMClient, pool_client
+from vivant.backends.openai.errors import LLMHTTPError
 from vivant.config import LLMSettings, SpeechSettings
 from vivant.errors import ConfigError, StepError
 from vivant.roles import Gender, Language, Transcriber, WordTiming
@@ -30,15 +31,9 @@ log = logging.getLogger(__name__)
 
 def speech_client(speech: SpeechSettings, llm: LLMSettings) -> LLMClient:
     """A client for the ``[speech]`` servers, or for the ``[llm]`` ones when ``[speech] base_url`` is empty."""
-    own = bool(speech.base_url)
-    base = speech.base_url if own else llm.base_url
-    if not base:
+    if not (speech.base_url or llm.base_url):
         raise ConfigError('speech.base_url (or llm.base_url) is not set (needed by backends.audio = "openai")')
-    return LLMClient(
-        base, speech.model, more_urls=speech.endpoints if own else llm.endpoints, parallel=llm.parallel,
-        api_key=speech.key() if own else llm.key(),
-        read_timeout=llm.read_timeout, request_timeout=llm.request_timeout,
-    )  # fmt: skip
+    return pool_client(speech.base_url, speech.model, speech.endpoints, speech.key(), llm)
 
 
 class SpeechVoice:

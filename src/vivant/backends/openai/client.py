@@ -1,21 +1,11 @@
-"""A small client for any OpenAI-compatible chat server (vLLM, SGLang, llama.cpp, Ollama, llama-swap).
+"""A small client for a pool of OpenAI-compatible servers (vLLM, SGLang, llama.cpp, Ollama, llama-swap, speaches,
+Kokoro-FastAPI...): chat completions, ``/models``, ``/audio/transcriptions`` and ``/audio/speech``.
 
-It speaks ``POST {base_url}/chat/completions`` with httpx and nothing else: no vendor SDK, an injectable
-transport (``httpx.MockTransport`` in tests), and three limits on every call: the connect timeout, the read
-timeout (longest silence between two bytes) and a total deadline, checked while the body or the stream is read,
-so a server that trickles tokens forever still ends.
-
-:meth:`LLMClient.structured` asks for JSON matching a pydantic model in the form the user picked
-(``structured_output``):
-
-* ``json_schema``: ``response_format = {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``
-  (vLLM, SGLang, OpenAI, Ollama's ``/v1``);
-* ``json_object``: llama.cpp's form ``{"type": "json_object", "schema": {...}}`` (llama.cpp's server and
-  llama-cpp-python's, which reject ``json_schema``);
-* ``plain``: no ``response_format``; the schema is described in the prompt and the JSON is cut out of the reply.
-
-The answer is always validated with pydantic (and an optional ``check`` for rules a schema cannot say); when it
-fails, the reply and the validation error go back to the model and it tries again, ``max_retries`` times.
+It speaks HTTP with httpx and nothing else: no vendor SDK, an injectable transport (``httpx.MockTransport`` in
+tests), and three limits on every call: the connect timeout, the read timeout (longest silence between two
+bytes) and a total deadline, checked while the body or the stream is read, so a server that trickles tokens
+forever still ends. :meth:`LLMClient.structured` asks for JSON matching a pydantic model
+(:mod:`vivant.backends.openai.structured`).
 
 Several servers with the same models (``base_url`` and ``[llm] endpoints``) share the requests: each one goes
 to the server that is up with the fewest requests outstanding, at most ``parallel`` per server when there are
@@ -24,30 +14,37 @@ several (the others wait, first come first served, and go to whichever server fr
 marked down for ``down_for`` seconds and the request goes to the next one, each server at most once per
 request. A read timeout or an HTTP error is not sent elsewhere: the server may have processed the request.
 
-Errors are :class:`LLMError` subclasses (step errors, so the engine retries them); their messages name the
-server that was used and the model, never the API key (kept as a :class:`pydantic.SecretStr`, sent only in
-the header).
+Errors are :mod:`vivant.backends.openai.errors`' :class:`LLMError` subclasses; their messages name the server
+that was used and the model, never the API key (kept as a :class:`pydantic.SecretStr`, sent only in the header).
 
-This module knows nothing about paintings or prompts: see :mod:`vivant.backends.openai_roles`.
+This module knows nothing about paintings or prompts: see :mod:`vivant.backends.openai.writer`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import SecretStr
 
 from vivant.backends.balance import Balancer
-from vivant.errors import ExternalToolError
+from vivant.backends.openai.errors import (
+    LLMConnectionError,
+    LLMError,
+    LLMHTTPError,
+    LLMResponseError,
+    LLMTimeout,
+    _ConnectTimeout,
+)
+from vivant.backends.openai.structured import StructuredOutput, ask
+from vivant.roles import current_attempt
 from vivant.urls import safe_url
 
 if TYPE_CHECKING:
@@ -55,66 +52,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-StructuredOutput = Literal["json_schema", "json_object", "plain"]
 Message = dict[str, Any]
 """One chat message: ``{"role": ..., "content": str | list of parts}`` (OpenAI's shape)."""
-T = TypeVar("T", bound=BaseModel)
 
 _BODY_TAIL = 300
 """How many characters of an error body are quoted in the message."""
 _MAX_BODY = 8 * 1024 * 1024
 """A reply larger than this is not a chat completion."""
-
-
-# -- errors ------------------------------------------------------------------------------------------------------
-
-
-class LLMError(ExternalToolError):
-    """The LLM server could not give a usable answer. ``str()`` is one line naming the server and model."""
-
-
-class LLMConnectionError(LLMError):
-    """The server could not be reached (refused, DNS, reset)."""
-
-
-class LLMTimeout(LLMError):
-    """Connect, read or total deadline passed."""
-
-
-class _ConnectTimeout(LLMTimeout):
-    """No connection within the connect timeout: the request never reached the server (another may take it)."""
-
-
-class LLMHTTPError(LLMError):
-    """The server answered with an HTTP error status; ``body_tail`` holds the start of its message."""
-
-    def __init__(self, message: str, *, status: int, body_tail: str) -> None:
-        self.status = status
-        self.body_tail = body_tail
-        super().__init__(message)
-        # a 4xx other than 408/429 is our request's fault: sending it again cannot help
-        self.retryable = status >= 500 or status in (408, 429)
-
-
-class LLMResponseError(LLMError):
-    """The reply is not an OpenAI chat completion (bad JSON, no choices, empty content)."""
-
-
-class LLMOutputInvalid(LLMError):
-    """The model's output never passed validation; ``problems`` is the last list, ``replies`` every reply."""
-
-    def __init__(self, message: str, *, problems: list[str], replies: list[str]) -> None:
-        self.problems = problems
-        self.replies = replies
-        super().__init__(message)
-
-
-class OutputProblems(ValueError):
-    """Raised by a ``check`` callback: the reply parsed but breaks rules the schema cannot express."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(self.problems))
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
@@ -128,44 +72,6 @@ def pool_urls(base_url: str, more_urls: Sequence[str] = ()) -> list[str]:
         if url and url not in urls:
             urls.append(url)
     return urls
-
-
-def response_format(mode: StructuredOutput, name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
-    """The ``response_format`` request field for ``mode`` (None for ``plain``)."""
-    if mode == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
-    if mode == "json_object":
-        return {"type": "json_object", "schema": schema}
-    return None
-
-
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
-
-
-def extract_json(text: str) -> str:
-    """The JSON object in a reply: the text itself, a fenced block, or the outermost ``{...}``."""
-    stripped = text.strip()
-    if stripped.startswith("{"):
-        return stripped
-    fenced = _FENCE.search(stripped)
-    if fenced:
-        return fenced.group(1).strip()
-    start, end = stripped.find("{"), stripped.rfind("}")
-    if 0 <= start < end:
-        return stripped[start : end + 1]
-    return stripped
-
-
-def describe_validation(err: ValidationError) -> list[str]:
-    """One short line per problem, ``field.path: message``."""
-    lines = []
-    for e in err.errors()[:12]:
-        loc = ".".join(str(p) for p in e["loc"]) or "(whole answer)"
-        msg = e["msg"]
-        if e["type"] == "json_invalid":
-            msg = f"not valid JSON ({e.get('ctx', {}).get('error', msg)})"
-        lines.append(f"{loc}: {msg}")
-    return lines
 
 
 @dataclass
@@ -504,84 +410,26 @@ class LLMClient:
         self._local.server = server
         return data
 
-    def structured(
-        self,
-        messages: list[Message],
-        schema: type[T],
-        *,
-        check: Callable[[T], None] | None = None,
-        name: str | None = None,
-        json_schema: dict[str, Any] | None = None,
-        model: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        retry_prompt: str = "",
-    ) -> T:
-        """Ask for JSON matching ``schema``; validate; feed problems back and retry; raise LLMOutputInvalid.
-
-        ``json_schema`` replaces the schema sent to the server (for tighter limits than the model states);
-        ``check`` raises :class:`OutputProblems` (or ``ValueError``) for rules no schema can express.
-        ``retry_prompt`` is the feedback template; ``$problems`` is replaced with the problem list.
-        """
-        sent_schema = json_schema or schema.model_json_schema()
-        fmt = response_format(self.structured_output, name or schema.__name__, sent_schema)
-        history = list(messages)
-        if self.structured_output == "plain":
-            history = _with_schema_hint(history, sent_schema)
-        replies: list[str] = []
-        problems: list[str] = []
-        for attempt in range(self.max_retries + 1):
-            reply = self.chat(
-                history,
-                model=model,
-                response_format=fmt,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                seed=attempt if attempt else None,  # a retry must not replay the same sampling
-            )
-            replies.append(reply.content)
-            where = self._where(model, reply.server)  # the server of the latest reply
-            try:
-                value = schema.model_validate_json(extract_json(reply.content))
-                if check is not None:
-                    check(value)
-                if attempt:
-                    log.info("%s: valid %s after %d retries", where, schema.__name__, attempt)
-                return value
-            except ValidationError as e:
-                problems = describe_validation(e)
-            except OutputProblems as e:
-                problems = e.problems
-            except ValueError as e:
-                problems = [str(e)]
-            if reply.finish_reason == "length":
-                problems.append("the answer was cut off at the token limit: write less")
-            log.info("%s: invalid %s (try %d): %s", where, schema.__name__, attempt + 1, "; ".join(problems))
-            history = [
-                *history,
-                {"role": "assistant", "content": reply.content},
-                {"role": "user", "content": _feedback(retry_prompt, problems)},
-            ]
-        where = self._where(model, reply.server)
-        raise LLMOutputInvalid(
-            f"{where}: no valid {schema.__name__} after {self.max_retries + 1} tries: {'; '.join(problems)[:400]}",
-            problems=problems,
-            replies=replies,
-        )
+    structured = ask
+    """``client.structured(messages, Model, check=..., ...)``: JSON matching ``Model``, validated, the problems fed
+    back and asked again (:func:`vivant.backends.openai.structured.ask`)."""
 
 
-def _feedback(template: str, problems: list[str]) -> str:
-    listed = "\n".join(f"- {p}" for p in problems)
-    if template and "$problems" in template:
-        return template.replace("$problems", listed)
-    return f"Your answer was rejected:\n{listed}\nAnswer again with corrected JSON only."
+def pool_client(
+    base_url: str, model: str, endpoints: Sequence[str], api_key: SecretStr | None, llm: LLMSettings
+) -> LLMClient:
+    """A client for a pool of its own (``[speech]``, ``[whisper]`` servers) or, when ``base_url`` is empty, for the
+    ``[llm]`` servers; ``[llm]``'s parallel requests, down time and timeouts either way."""
+    own = bool(base_url)
+    return LLMClient(
+        base_url if own else llm.base_url, model, more_urls=endpoints if own else llm.endpoints,
+        parallel=llm.parallel, api_key=api_key if own else llm.key(),
+        read_timeout=llm.read_timeout, request_timeout=llm.request_timeout,
+    )  # fmt: skip
 
 
-def _with_schema_hint(messages: list[Message], schema: dict[str, Any]) -> list[Message]:
-    hint = "Answer with one JSON object only, no prose, matching this JSON schema:\n" + json.dumps(schema)
-    out = list(messages)
-    if out and out[0].get("role") == "system" and isinstance(out[0].get("content"), str):
-        out[0] = {**out[0], "content": f"{out[0]['content']}\n\n{hint}"}
-    else:
-        out.insert(0, {"role": "system", "content": hint})
-    return out
+def note_server(client: LLMClient) -> None:
+    """Tell the running step which server of the pool answered (its attempt records it)."""
+    attempt = current_attempt()
+    if attempt is not None and client.last_server:
+        attempt.timing.endpoint = client.last_server
