@@ -294,7 +294,7 @@ SCENARIOS = [
 
 class FakeRoles:
     """What the engine asks of the roles, as the real registry answers: ComfyUI steps queue ``width`` units
-    ahead (``comfyui.max_in_flight``) and may be handed over to the lane's next step while their last jobs run,
+    ahead (``families.COMFY_IN_FLIGHT``) and may be handed over to the lane's next step while their last jobs run,
     every other backend runs one unit at a time."""
 
     def __init__(self, width: int) -> None:
@@ -446,7 +446,7 @@ def hm(minutes: float) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ms-per-min", type=float, default=10.0, help="real milliseconds per seed minute")
-    ap.add_argument("--width", type=int, default=64, help="ComfyUI units kept in flight (comfyui.max_in_flight)")
+    ap.add_argument("--width", type=int, default=64, help="ComfyUI units kept in flight (families.COMFY_IN_FLIGHT)")
     ap.add_argument(
         "--depth",
         type=int,
