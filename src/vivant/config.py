@@ -85,6 +85,21 @@ class ChecksSettings(_Section):
     gender_min_confidence: Annotated[int, Field(ge=0, le=100)] = 75
     """The face model's gender (0-100 confidence) is the sitter's when the title says nothing and it reaches
     this; below it the sitter is ``unclear``."""
+    profile_faces: bool = True
+    """Also count a face that OpenCV's profile cascade finds over the whole image (a second sitter turned
+    sideways) when another detector agrees on it (a weak nudenet face, dlib's HOG, a frontal cascade)."""
+    body_people: bool = True
+    """Count people by bodies too: confident torso parts (nudenet's breasts, belly, armpits) far from every
+    counted face are another person."""
+    body_score_min: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """nudenet score from which a torso part counts for ``body_people``."""
+    body_distance: Annotated[float, Field(gt=0)] = 3.0
+    """A torso part further than this many face heights from every counted face belongs to another person."""
+    nudity_tiles: bool = True
+    """Also judge nudity on the four tiles' detections (nudenet sees them at a higher resolution)."""
+    child_face_ratio: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Any face this share of the main face's height or more that looks like a child's (``child_max_age``)
+    refuses the painting, a background child included (0: the main face only)."""
     child_words: list[str] = [
         "child",
         "children",
@@ -752,6 +767,12 @@ secondary_face_ratio = 0.5 # another face this share of the main face's height i
 child_max_age = 8          # main face's apparent age at or under which it is a child ...
 child_age_confidence = 60  # ... when the age model's confidence (0-100) reaches this
 gender_min_confidence = 75 # face model's gender confidence (0-100) to use it when the title says nothing
+profile_faces = true       # count a second face seen in profile when another detector agrees
+body_people = true         # count people by bodies too: torso parts far from every face are another person
+body_score_min = 0.5       # ... from this nudenet score
+body_distance = 3.0        # ... further than this many face heights from every face
+nudity_tiles = true        # judge nudity on the tiles' detections too
+child_face_ratio = 0.0     # a child's face this share of the main face's height refuses too (0: main face only)
 
 [review]
 # The morning review page (`vivant review`). Any host but loopback needs a token: set it in the
