@@ -42,6 +42,8 @@ GRID: dict[str, list[Any]] = {
     "body_distance": [1.5, 2.0, 2.5, 3.0, 4.0, 5.0],
     "nudity_tiles": [True, False],
     "child_face_ratio": [0.0, 0.3, 0.5, 0.7],
+    "nudity_bare_parts": [0, 2, 3, 4],
+    "nudity_part_score": [0.25, 0.3, 0.35, 0.4],
 }
 
 

