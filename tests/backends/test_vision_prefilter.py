@@ -254,3 +254,22 @@ def test_prefilter_dry_run_makes_no_batch(tmp_path: Path, paintings_dir: Path) -
     assert "1 of 2 would be accepted (dry run: no batch made)" in again.output
     status = runner.invoke(app, ["status", "--config", str(cfg)])
     assert status.exit_code == 1 and "no batch yet" in status.output
+
+
+def test_tuner_fits_and_holds_out(recorded: Any) -> None:
+    spec = importlib.util.spec_from_file_location("tune_prefilter", ROOT / "benchmarks" / "tune_prefilter.py")
+    assert spec is not None and spec.loader is not None
+    tune = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tune)
+    bench = tune._bench()
+    cases, measures = recorded
+    parts = tune.folds(cases, 3)
+    assert sorted(c.file for part in parts for c in part) == sorted(c.file for c in cases)
+    assert [len(p) for p in parts] == [5, 5, 5] and tune.folds(cases, 3) == parts
+    start = ChecksSettings()
+    fitted = tune.fit(bench, cases, measures, start, passes=1)
+    before, _ = tune.score(bench, cases, measures, start)
+    after, s = tune.score(bench, cases, measures, fitted)
+    # Ivan the Terrible's small face is let in by a lower min_face_fraction, nothing else moves
+    assert (before, after, s.agree) == (14, 15, 15)
+    assert tune.changed(fitted) == "min_face_fraction=0.03"  # the first value of the grid that does

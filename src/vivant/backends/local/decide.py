@@ -1,7 +1,25 @@
 """Step 0's decision on the CPU: a pure function of the raw measures (:mod:`.measures`) and ``[checks]``.
 
 :func:`decide` turns what the models saw into a :class:`~vivant.roles.Verdict`, every check with the measured
-value and the threshold it was held to, so that the benchmark can re-decide cached measures in seconds.
+value and the threshold it was held to, so that the benchmark can re-decide cached measures in seconds:
+
+* ``resolution``: the shortest side, at least ``min_side_px``;
+* ``people``, exactly one. Faces (:func:`find_faces`): nudenet's face boxes (whole image, and the tiles'
+  from ``face_score_min`` when ``tile_faces``) and the cascades' boxes, merged when they overlap; a face
+  counts when nudenet's score reaches ``face_score_min`` or three detectors agree; with none, dlib's best HOG
+  box from ``hog_min_score``, then (``skin_fallback_face``) the largest skin-coloured cascade box. The
+  largest face is the main sitter's; another counts when it is ``secondary_face_ratio`` of its height, else
+  it is a background figure. Then (``profile_faces``) a face the profile cascade sees over the whole image,
+  apart from every face and as tall, and (``body_people``) torso parts from ``body_score_min`` further than
+  ``body_distance`` face heights from every counted face, one person per group;
+* ``face_size``: the main face's height, at least ``min_face_fraction`` of the image's;
+* ``blur``: the Laplacian's variance, at least ``min_blur_variance``;
+* ``nudity``: no exposed part above ``nudity_max_score`` (the tiles' too with ``nudity_tiles``), and
+  ``nudity_parts``: fewer than ``nudity_bare_parts`` kinds of bare parts from ``nudity_part_score``;
+* ``child``: no child word in the title, tags or description (``ran=False``: no pixel looked at);
+  ``child_face``: the main face's apparent age over ``child_max_age`` unless the model is less sure than
+  ``child_age_confidence``, and (``child_face_ratio`` above 0) the same for other faces that tall;
+* the sitter's gender (:mod:`.sitter`): catalog, title words, then the main face's.
 """
 
 from __future__ import annotations
