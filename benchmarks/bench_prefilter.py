@@ -1,7 +1,7 @@
 """Benchmark of step 0's pre-filter on labelled paintings: does it accept the portraits, and only them?
 
     PYTHONPATH=src .venv/bin/python benchmarks/bench_prefilter.py [--data ../shared/data] [--config vivant.toml]
-        [--only FILE ...] [--limit N] [--quiet] [--save verdicts.json]
+        [--only FILE ...] [--limit N] [--quiet] [--save verdicts.json] [--cache DIR]
 
 Runs the inspector (the embedded CPU one by default; with ``--config``, the one that file configures, e.g. the
 vision model through the OpenAI-compatible client) on every image of ``<data>/eval/`` (109 paintings labelled by
@@ -14,6 +14,13 @@ Prints: the confusion table per kind (accepted / refused), the agreement (a pain
 kind is ``portrait`` and its face is visible: ``face_visible`` is not ``no``, as ``SOURCES.md`` says; the figure
 by kind alone is printed too), the group and child paintings accepted, the refusal reasons (failed checks) per
 kind, the sitter's gender agreement on the portraits, and the time per image (mean, median, max).
+
+With ``--cache DIR`` (the embedded inspector only) each image's raw measures (:mod:`vivant.backends.local.measures`)
+are written to ``DIR/<file>.json`` the first time and read back afterwards, so a second run re-decides all 127
+paintings in seconds: the decision is a pure function of the measures and ``[checks]``. The time per image is
+then the models' time recorded when the measures were made; ``--export FILE`` writes the measures of the
+selected paintings as one JSON file (the tests' recorded measures). ``tune_prefilter.py`` fits the thresholds on
+the cache and cross-validates them.
 """
 
 from __future__ import annotations
@@ -22,19 +29,25 @@ import argparse
 import csv
 import json
 import logging
+import os
 import statistics
 import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from vivant.config import ChecksSettings
 from vivant.errors import InputError
 from vivant.roles import Inspector, Painting, Verdict
 
+if TYPE_CHECKING:
+    from vivant.backends.local.measures import Measures
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_GENDERS = ROOT / "benchmarks" / "data" / "sample_genders.csv"
+CACHED_BACKEND = "local:nudenet+opencv (cached measures)"
 KINDS = ("portrait", "multi", "child", "nude", "landscape", "blurry", "tiny")
 
 
@@ -110,6 +123,60 @@ def load_cases(data: Path) -> list[Case]:
                     )
                 )  # fmt: skip
     return cases
+
+
+def cached_measures(cases: list[Case], cache: Path, inspector: Any = None) -> dict[str, Measures | str]:
+    """Each case's raw measures (or its input error's text), from ``cache`` or made by the embedded models."""
+    from vivant.backends.local.measures import Measures
+
+    cache.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Measures | str] = {}
+    for case in cases:
+        path = cache / f"{case.file}.json"
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if "error" in data:
+                out[case.file] = str(data["error"])
+                continue
+            try:
+                out[case.file] = Measures.from_json(data)
+                continue
+            except (ValueError, KeyError):
+                pass  # an older cache: measure again
+        if inspector is None:
+            from vivant.backends.local.vision import LocalInspector
+
+            inspector = LocalInspector()
+        try:
+            m = inspector.measure_file(case.path)
+        except InputError as e:
+            out[case.file] = str(e)
+            _write(path, {"error": str(e)})
+        else:
+            out[case.file] = m
+            _write(path, m.to_json())
+    return out
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    """Whole or not at all (another run may be filling the same cache)."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+
+
+def redecide(cases: list[Case], measures: dict[str, Measures | str], checks: ChecksSettings) -> list[Outcome]:
+    """The verdicts from cached measures (pure: no model runs); the time is the models' recorded time."""
+    from vivant.backends.local.decide import decide
+
+    out: list[Outcome] = []
+    for case in cases:
+        m = measures[case.file]
+        if isinstance(m, str):
+            out.append(Outcome(case, None, 0.0, m))
+        else:
+            out.append(Outcome(case, decide(m, case.painting(), checks, backend=CACHED_BACKEND), m.seconds))
+    return out
 
 
 def run(inspector: Inspector, cases: list[Case], checks: ChecksSettings) -> list[Outcome]:
@@ -261,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N paintings")
     parser.add_argument("--quiet", action="store_true", help="no list of disagreements")
     parser.add_argument("--save", type=Path, default=None, help="write every verdict (with its checks) as JSON")
+    parser.add_argument("--cache", type=Path, default=None, help="folder of raw measures (embedded inspector only)")
+    parser.add_argument(
+        "--export", type=Path, default=None, help="with --cache: the measures of these paintings, one file"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     cases = load_cases(args.data)
@@ -271,8 +342,21 @@ def main(argv: list[str] | None = None) -> int:
         cases = [c for c in cases if c.file in set(args.only)]
     if args.limit:
         cases = cases[: args.limit]
-    inspector, checks = _inspector(args.config)
-    outcomes = run(inspector, cases, checks)
+    if args.cache is not None:
+        if args.config is not None:
+            print("--cache measures the embedded inspector only; leave --config out", file=sys.stderr)
+            return 2
+        checks = ChecksSettings()
+        measures = cached_measures(cases, args.cache)
+        outcomes = redecide(cases, measures, checks)
+        if args.export is not None:
+            bundle = {k: (v if isinstance(v, str) else v.to_json()) for k, v in measures.items()}
+            args.export.write_text(json.dumps(bundle, indent=None, sort_keys=True) + "\n", encoding="utf-8")
+        backend = CACHED_BACKEND
+    else:
+        inspector, checks = _inspector(args.config)
+        outcomes = run(inspector, cases, checks)
+        backend = inspector.name
     if args.save:
         rows = [
             {"file": o.case.file, "kind": o.case.kind, "gender": o.case.gender, "face_visible": o.case.face_visible,
@@ -281,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             for o in outcomes
         ]  # fmt: skip
         args.save.write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    print(report(summarise(outcomes), backend=inspector.name, show_errors=not args.quiet))
+    print(report(summarise(outcomes), backend=backend, show_errors=not args.quiet))
     return 0
 
 

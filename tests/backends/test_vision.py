@@ -1,19 +1,28 @@
-"""Step 0's CPU inspector on the real test paintings (``shared/data/paintings``)."""
+"""Step 0's CPU inspector on the real test paintings (``shared/data/paintings``).
+
+The verdicts per kind are decided on the measures the real models made of each sample
+(``data/sample_measures.json``, from ``bench_prefilter.py --cache``); the tests below that run the models
+themselves (a thumbnail, a portrait under a child's title, the bad files) keep the recording honest.
+"""
 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from vivant.backends.local.decide import decide
+from vivant.backends.local.measures import Measures
 from vivant.backends.local.vision import LocalInspector, child_word, resize_long_side
 from vivant.config import ChecksSettings
 from vivant.errors import InputError
 from vivant.roles import Check, Inspector, Painting, Verdict
 
 CATALOG = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "paintings" / "catalog.csv"
+RECORDED = Path(__file__).parent / "data" / "sample_measures.json"
 
 
 def _rows(kind: str) -> list[str]:
@@ -51,6 +60,16 @@ def _inspect(inspector: LocalInspector, path: Path, checks: ChecksSettings, **kw
     return inspector.inspect(path, _painting(path, **kw), checks)  # type: ignore[arg-type]
 
 
+@pytest.fixture(scope="module")
+def recorded() -> dict[str, Measures]:
+    return {k: Measures.from_json(v) for k, v in json.loads(RECORDED.read_text(encoding="utf-8")).items()}
+
+
+def _decide(recorded: dict[str, Measures], path: Path, checks: ChecksSettings) -> Verdict:
+    """The verdict on the models' recorded measures of ``path`` (what :meth:`LocalInspector.inspect` decides)."""
+    return decide(recorded[path.name], _painting(path), checks, backend=LocalInspector.name)
+
+
 def _check(verdict: Verdict, name: str) -> Check:
     return next(c for c in verdict.checks if c.name == name)
 
@@ -63,10 +82,10 @@ def test_is_an_inspector(inspector: LocalInspector) -> None:
 
 @pytest.mark.parametrize("file", _rows("portrait"))
 def test_portraits_are_accepted(
-    inspector: LocalInspector, checks: ChecksSettings, paintings_dir: Path, file: str
+    recorded: dict[str, Measures], checks: ChecksSettings, paintings_dir: Path, file: str
 ) -> None:
     path = paintings_dir / file
-    verdict = _inspect(inspector, path, checks)
+    verdict = _decide(recorded, path, checks)
     assert verdict.accepted, verdict.reasons
     assert verdict.people == 1
     assert verdict.main_face is not None
@@ -76,14 +95,14 @@ def test_portraits_are_accepted(
     assert face.x >= 0 and face.y >= 0
     assert face.x + face.w <= verdict.width + 1 and face.y + face.h <= verdict.height + 1
     assert {c.name for c in verdict.checks} >= {"resolution", "people", "face_size", "blur", "nudity", "child"}
-    assert verdict.backend == inspector.name
+    assert verdict.backend == LocalInspector.name
 
 
 @pytest.mark.parametrize("file", _rows("multi"))
 def test_groups_are_refused_for_people(
-    inspector: LocalInspector, checks: ChecksSettings, paintings_dir: Path, file: str
+    recorded: dict[str, Measures], checks: ChecksSettings, paintings_dir: Path, file: str
 ) -> None:
-    verdict = _inspect(inspector, paintings_dir / file, checks)
+    verdict = _decide(recorded, paintings_dir / file, checks)
     assert not verdict.accepted
     people = _check(verdict, "people")
     if "cradle" in file:
@@ -99,9 +118,9 @@ def test_groups_are_refused_for_people(
 
 @pytest.mark.parametrize("file", _rows("landscape"))
 def test_landscape_is_refused(
-    inspector: LocalInspector, checks: ChecksSettings, paintings_dir: Path, file: str
+    recorded: dict[str, Measures], checks: ChecksSettings, paintings_dir: Path, file: str
 ) -> None:
-    verdict = _inspect(inspector, paintings_dir / file, checks)
+    verdict = _decide(recorded, paintings_dir / file, checks)
     assert not verdict.accepted
     assert verdict.people == 0
     assert verdict.main_face is None

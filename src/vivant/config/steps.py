@@ -44,12 +44,12 @@ class ChecksSettings(Section):
     """Variance of the Laplacian on the image scaled to 512 px; lower means blurrier."""
     nudity_max_score: Annotated[float, Field(gt=0, le=1)] = 0.45
     """nudenet score above which exposed body parts refuse the painting."""
-    face_score_min: Annotated[float, Field(gt=0, le=1)] = 0.3
+    face_score_min: Annotated[float, Field(gt=0, le=1)] = 0.25
     """nudenet face score counted as a face."""
     tile_faces: bool = True
     """Also run nudenet on four overlapping tiles (60% of each side): finds small and second faces that the
     whole-image pass (nudenet looks at 320 px) misses; about 1 s more per image on 2 cores."""
-    hog_min_score: float | None = 0.3
+    hog_min_score: float | None = 0.0
     """When no face is found, dlib's HOG face detector's boxes scoring at least this count as the face (None: off)."""
     skin_fallback_face: bool = False
     """When no detector is sure of a face, take the largest skin-coloured Haar box (finds a few dark, sketchy
@@ -64,6 +64,26 @@ class ChecksSettings(Section):
     gender_min_confidence: Annotated[int, Field(ge=0, le=100)] = 75
     """The face model's gender (0-100 confidence) is the sitter's when the title says nothing and it reaches
     this; below it the sitter is ``unclear``."""
+    profile_faces: bool = True
+    """Also count a face that OpenCV's profile cascade finds over the whole image apart from every other face
+    (a second sitter turned sideways), at least ``secondary_face_ratio`` of the main face's height."""
+    body_people: bool = True
+    """Count people by bodies too: confident torso parts (nudenet's breasts, belly, armpits) far from every
+    counted face are another person."""
+    body_score_min: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """nudenet score from which a torso part counts for ``body_people``."""
+    body_distance: Annotated[float, Field(gt=0)] = 3.0
+    """A torso part further than this many face heights from every counted face belongs to another person."""
+    nudity_tiles: bool = True
+    """Also judge nudity on the four tiles' detections (nudenet sees them at a higher resolution)."""
+    nudity_bare_parts: Annotated[int, Field(ge=0)] = 3
+    """This many kinds of bare body parts (breast, belly, armpits, feet, buttocks...; each at least
+    ``nudity_part_score``) make a nude even when none scores above ``nudity_max_score`` (0: off)."""
+    nudity_part_score: Annotated[float, Field(gt=0, le=1)] = 0.3
+    """nudenet score from which a bare body part counts for ``nudity_bare_parts``."""
+    child_face_ratio: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Any face this share of the main face's height or more that looks like a child's (``child_max_age``)
+    refuses the painting, a background child included (0: the main face only)."""
     child_words: list[str] = [
         "child",
         "children",
