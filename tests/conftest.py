@@ -29,7 +29,6 @@ SMALL_RENDER = [
     ("transition_seconds = 3.0", "transition_seconds = 1.0"),
     ("outro_seconds = 2.5", "outro_seconds = 1.0"),
     ("backoff_seconds = 2.0", "backoff_seconds = 0.1"),
-    ('preset = "veryfast"', 'preset = "ultrafast"'),  # still H.264 yuv420p, encoded faster
 ]
 NO_QA_SPEECH = "\n[qa]\nspeech = false  # no Whisper in step 10 (its slowest check): the QA tests' night keeps it\n"
 
