@@ -39,7 +39,7 @@ def night_template(factory: pytest.TempPathFactory, paintings_dir: Path) -> Path
         from vivant.cli import app
 
         root = factory.mktemp("night-template")
-        cfg = make_workspace(root / "ws", shared_rows(paintings_dir, PORTRAITS))
+        cfg = make_workspace(root / "ws", shared_rows(paintings_dir, PORTRAITS), qa_speech=True)
         text = cfg.read_text()
         for old, new in TINY:
             text = text.replace(old, new)
