@@ -54,6 +54,13 @@ class ChecksSettings(Section):
     skin_fallback_face: bool = False
     """When no detector is sure of a face, take the largest skin-coloured Haar box (finds a few dark, sketchy
     heads, but also a couple's merged faces and animals: off by default, dlib's HOG detector finds those heads)."""
+    title_portrait: bool = True
+    """When no face is found, a title with one of ``portrait_words`` (``Portrait of...``) and any detection at
+    all (a body part, a weak face box) counts as one sitter whose face was not measured: the verdict says so,
+    ``main_face`` stays empty and step 6 uses its box warp. A wrong accept costs one video's GPU time, a
+    wrong refusal a portrait (profiles and sketchy heads that no CPU detector finds)."""
+    portrait_words: list[str] = ["portrait", "self-portrait", "bildnis", "portret", "ritratto", "retrato"]
+    """Whole words (any case) in the title that say the painting is a portrait, for ``title_portrait``."""
     secondary_face_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
     """Another face counts as a second person when its height is at least this share of the main face's;
     smaller ones are background figures (noted in the ``people`` check, not counted)."""

@@ -11,7 +11,8 @@ value and the threshold it was held to, so that the benchmark can re-decide cach
   largest face is the main sitter's; another counts when it is ``secondary_face_ratio`` of its height, else
   it is a background figure. Then (``profile_faces``) a face the profile cascade sees over the whole image,
   apart from every face and as tall, and (``body_people``) torso parts from ``body_score_min`` further than
-  ``body_distance`` face heights from every counted face, one person per group;
+  ``body_distance`` face heights from every counted face, one person per group. With no face at all, a title
+  with a portrait word (``title_portrait``, ``portrait_words``) and any detection is one sitter, face unmeasured;
 * ``face_size``: the main face's height, at least ``min_face_fraction`` of the image's;
 * ``blur``: the Laplacian's variance, at least ``min_blur_variance``;
 * ``nudity``: no exposed part above ``nudity_max_score`` (the tiles' too with ``nudity_tiles``), and
@@ -161,8 +162,12 @@ def decide(
     profiles = profile_faces(m, faces, checks)
     bodies = body_people(m, counted, checks)
     people = len(counted) + len(profiles) + len(bodies)
-    ok = 1 <= people <= checks.max_people
     notes = ["one skin-coloured Haar face (no confident detection)"] if fallback else []
+    titled = title_portrait(m, painting, checks) if main is None else None
+    if titled:
+        people = 1
+        notes.append(f"no face measured; the title says '{titled}' and a detector saw something: one sitter")
+    ok = 1 <= people <= checks.max_people
     if main is not None and len(faces) > 1:
         sizes = ", ".join(f"{f.h / main.h:.2f}" for f in faces[1:])
         notes.append(
@@ -305,14 +310,28 @@ def _percent(value: float, limit: float) -> str:
     return f"{value:.1%}" if text == f"{limit:.0%}" else text
 
 
+def title_portrait(m: Measures, painting: Painting, checks: ChecksSettings) -> str | None:
+    """The portrait word of the title (``checks.portrait_words``) when ``checks.title_portrait`` is on and a
+    detector saw anything at all (a blank or abstract image stays refused)."""
+    if not checks.title_portrait or not m.detections:
+        return None
+    return _first_word(painting.title, checks.portrait_words)
+
+
+def _first_word(text: str, words: list[str]) -> str | None:
+    """The first of ``words`` found in ``text`` as a whole word, any case."""
+    for word in words:
+        w = word.strip()
+        if w and re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text, flags=re.IGNORECASE):
+            return w
+    return None
+
+
 def child_word(painting: Painting, words: list[str]) -> tuple[str, str] | None:
     """The first child word found (whole word, any case) as ``(where, word)``; title first, then tags, text."""
     fields = [("title", painting.title), ("tags", " | ".join(painting.tags)), ("description", painting.description)]
     for where, text in fields:
-        if not text:
-            continue
-        for word in words:
-            w = word.strip()
-            if w and re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text, flags=re.IGNORECASE):
-                return where, w
+        w = _first_word(text, words) if text else None
+        if w:
+            return where, w
     return None
