@@ -61,6 +61,9 @@ class ChecksSettings(Section):
     wrong refusal a portrait (profiles and sketchy heads that no CPU detector finds)."""
     portrait_words: list[str] = ["portrait", "self-portrait", "bildnis", "portret", "ritratto", "retrato"]
     """Whole words (any case) in the title that say the painting is a portrait, for ``title_portrait``."""
+    portrait_min_face_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    """``min_face_fraction`` for a painting whose title has one of ``portrait_words`` (full-length and
+    equestrian portraits show a smaller face; the title makes a crowd or a landscape unlikely)."""
     secondary_face_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
     """Another face counts as a second person when its height is at least this share of the main face's;
     smaller ones are background figures (noted in the ``people`` check, not counted)."""

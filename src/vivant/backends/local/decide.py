@@ -13,7 +13,8 @@ value and the threshold it was held to, so that the benchmark can re-decide cach
   apart from every face and as tall, and (``body_people``) torso parts from ``body_score_min`` further than
   ``body_distance`` face heights from every counted face, one person per group. With no face at all, a title
   with a portrait word (``title_portrait``, ``portrait_words``) and any detection is one sitter, face unmeasured;
-* ``face_size``: the main face's height, at least ``min_face_fraction`` of the image's;
+* ``face_size``: the main face's height, at least ``min_face_fraction`` of the image's
+  (``portrait_min_face_fraction`` when the title has a portrait word);
 * ``blur``: the Laplacian's variance, at least ``min_blur_variance``;
 * ``nudity``: no exposed part above ``nudity_max_score`` (the tiles' too with ``nudity_tiles``), and
   ``nudity_parts``: fewer than ``nudity_bare_parts`` kinds of bare parts from ``nudity_part_score``;
@@ -195,13 +196,13 @@ def decide(
         )
     else:
         frac = main.h / m.height
-        ok = frac >= checks.min_face_fraction
-        results.append(Check(name="face_size", passed=ok, value=round(frac, 4), threshold=checks.min_face_fraction))
+        word = _first_word(painting.title, checks.portrait_words)
+        least = min(checks.min_face_fraction, checks.portrait_min_face_fraction) if word else checks.min_face_fraction
+        note = f"the title says '{word}'" if word else ""
+        ok = frac >= least
+        results.append(Check(name="face_size", passed=ok, value=round(frac, 4), threshold=least, note=note))
         if not ok:
-            reasons.append(
-                f"face too small: {_percent(frac, checks.min_face_fraction)} of the height"
-                f" (min {checks.min_face_fraction:.0%})"
-            )
+            reasons.append(f"face too small: {_percent(frac, least)} of the height (min {least:.0%})")
 
     # blur
     ok = m.blur >= checks.min_blur_variance
