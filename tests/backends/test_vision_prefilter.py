@@ -215,6 +215,36 @@ def test_thresholds_change_the_decision_not_the_measures(outcomes: dict[str, obj
     ).accepted  # type: ignore[attr-defined]
 
 
+def test_title_and_cnn_fallbacks(outcomes: dict[str, object], recorded: Any) -> None:
+    _, measures = recorded
+    by: dict[str, Any] = outcomes
+    # a strict profile no detector confirms: the title says portrait, and a weak box was seen
+    tura = by["tura-young-man-profile.jpg"].verdict
+    assert tura.accepted and tura.people == 1 and tura.main_face is None
+    assert "the title says 'portrait'" in _check(tura, "people").note
+    off = ChecksSettings(title_portrait=False)
+    assert decide(
+        measures["tura-young-man-profile.jpg"], by["tura-young-man-profile.jpg"].case.painting(), off
+    ).reasons == ["no person found"]
+    # a turned head in shadow: only dlib's CNN detector, run because nothing else proposed a face, finds it
+    astronomer = by["vermeer-astronomer.jpg"].verdict
+    assert astronomer.accepted and astronomer.main_face is not None and astronomer.main_face.label == "dlib-cnn"
+    m = measures["vermeer-astronomer.jpg"]
+    assert (
+        m.of("dlib-cnn")
+        and not decide(m, by["vermeer-astronomer.jpg"].case.painting(), ChecksSettings(cnn_min_score=None)).accepted
+    )
+    # an equestrian portrait: a smaller face is enough when the title says portrait
+    charles = by["titian-charles-v-muhlberg.jpg"]
+    assert charles.verdict.accepted and _check(charles.verdict, "face_size").threshold == 0.05
+    strict = ChecksSettings(portrait_min_face_fraction=0.06)
+    assert decide(measures["titian-charles-v-muhlberg.jpg"], charles.case.painting(), strict).reasons == [
+        "face too small: 5.6% of the height (min 6%)"
+    ]
+    # a figure seen from behind: no face, no portrait word, no sitter
+    assert by["friedrich-wanderer.jpg"].verdict.reasons == ["no person found"]
+
+
 def test_measures_round_trip_as_json(recorded: Any) -> None:
     _, measures = recorded
     for m in measures.values():

@@ -51,6 +51,9 @@ class ChecksSettings(Section):
     whole-image pass (nudenet looks at 320 px) misses; about 1 s more per image on 2 cores."""
     hog_min_score: float | None = 0.0
     """When no face is found, dlib's HOG face detector's boxes scoring at least this count as the face (None: off)."""
+    cnn_min_score: Annotated[float, Field(ge=0.3, le=1)] | None = 0.5
+    """When no face is found otherwise, dlib's CNN face detector's best box (it runs only when nothing proposed
+    a face) counts as the face from this confidence (None: off; boxes under 0.3 are not measured)."""
     skin_fallback_face: bool = False
     """When no detector is sure of a face, take the largest skin-coloured Haar box (finds a few dark, sketchy
     heads, but also a couple's merged faces and animals: off by default, dlib's HOG detector finds those heads)."""

@@ -7,9 +7,10 @@ value and the threshold it was held to, so that the benchmark can re-decide cach
 * ``people``, exactly one. Faces (:func:`find_faces`): nudenet's face boxes (whole image, and the tiles'
   from ``face_score_min`` when ``tile_faces``) and the cascades' boxes, merged when they overlap; a face
   counts when nudenet's score reaches ``face_score_min`` or three detectors agree; with none, dlib's best HOG
-  box from ``hog_min_score``, then (``skin_fallback_face``) the largest skin-coloured cascade box. The
-  largest face is the main sitter's; another counts when it is ``secondary_face_ratio`` of its height, else
-  it is a background figure. Then (``profile_faces``) a face the profile cascade sees over the whole image,
+  box from ``hog_min_score``, then the CNN's boxes from ``cnn_min_score`` (each a face), then
+  (``skin_fallback_face``) the largest skin-coloured cascade box. The largest face is the main sitter's; another counts when it is
+  ``secondary_face_ratio`` of its height, else it is a background figure. Then (``profile_faces``) a face the
+  profile cascade sees over the whole image,
   apart from every face and as tall, and (``body_people``) torso parts from ``body_score_min`` further than
   ``body_distance`` face heights from every counted face, one person per group. With no face at all, a title
   with a portrait word (``title_portrait``, ``portrait_words``) and any detection is one sitter, face unmeasured;
@@ -88,6 +89,11 @@ def find_faces(m: Measures, checks: ChecksSettings) -> tuple[list[Box], int, boo
         if hog:
             d = max(hog, key=lambda d: d.score)
             confirmed = [Face([Candidate(d.box, "dlib-hog", d.score, "dlib-hog")])]
+    if not confirmed and checks.cnn_min_score is not None:
+        cnn = [
+            Candidate(d.box, d.source, d.score, d.label) for d in m.of("dlib-cnn") if d.score >= checks.cnn_min_score
+        ]
+        confirmed = merge_candidates(cnn)  # every one is a face: a second one is a second person
     if not confirmed and checks.skin_fallback_face:
         skin = [d for d in haar if d.skin is not None and d.skin >= SKIN_MIN_SHARE]
         if skin:
