@@ -4,16 +4,16 @@
 value and the threshold it was held to, so that the benchmark can re-decide cached measures in seconds:
 
 * ``resolution``: the shortest side, at least ``min_side_px``;
-* ``people``, exactly one. Faces (:func:`find_faces`): nudenet's face boxes (whole image, and the tiles'
-  from ``face_score_min`` when ``tile_faces``) and the cascades' boxes, merged when they overlap; a face
-  counts when nudenet's score reaches ``face_score_min`` or three detectors agree; with none, dlib's best HOG
-  box from ``hog_min_score``, then the CNN's boxes from ``cnn_min_score`` (each a face), then
-  (``skin_fallback_face``) the largest skin-coloured cascade box. The largest face is the main sitter's; another counts when it is
+* ``people``, exactly one. Faces (:func:`find_faces`): nudenet's face boxes (whole image, and the tiles' from
+  ``face_score_min`` when ``tile_faces``) and the cascades' boxes, merged when they overlap; a face counts when
+  nudenet's score reaches ``face_score_min`` or three detectors agree; with none, dlib's best HOG box from
+  ``hog_min_score``, then the CNN's boxes from ``cnn_min_score`` (each a face), then (``skin_fallback_face``) the
+  largest skin-coloured cascade box. The largest face is the main sitter's; another counts when it is
   ``secondary_face_ratio`` of its height, else it is a background figure. Then (``profile_faces``) a face the
-  profile cascade sees over the whole image,
-  apart from every face and as tall, and (``body_people``) torso parts from ``body_score_min`` further than
-  ``body_distance`` face heights from every counted face, one person per group. With no face at all, a title
-  with a portrait word (``title_portrait``, ``portrait_words``) and any detection is one sitter, face unmeasured;
+  profile cascade sees over the whole image, apart from every face and as tall, and (``body_people``) torso parts
+  from ``body_score_min`` further than ``body_distance`` face heights from every counted face, one person per
+  group. With no face at all, a title with a portrait word (``title_portrait``, ``portrait_words``) and any
+  detection is one sitter, face unmeasured;
 * ``face_size``: the main face's height, at least ``min_face_fraction`` of the image's
   (``portrait_min_face_fraction`` when the title has a portrait word);
 * ``blur``: the Laplacian's variance, at least ``min_blur_variance``;
