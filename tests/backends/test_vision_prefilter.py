@@ -158,6 +158,10 @@ def test_each_refusal_reason_on_a_real_painting(outcomes: dict[str, object]) -> 
         "gudula-young-man-book.jpg",  # two tiny background figures: not counted
         "leonardo_mona-lisa.jpg",
         "mijtens-charles-i.jpg",  # full length, the face 7% of the height
+        "titian-charles-v-muhlberg.jpg",  # equestrian: 5.6%, enough for a title that says portrait
+        "tura-young-man-profile.jpg",  # a strict profile: dlib's CNN detector finds it
+        "vermeer-astronomer.jpg",  # dlib's CNN detector finds the turned head
+        "whistler-carlyle-study.jpg",  # no face found: the title says portrait
     ]
     assert by["massys-moneylender-wife.jpg"].verdict.reasons == ["2 people (max 1)"]
     tribute = by["titian-tribute-money.jpg"].verdict  # the Pharisee is seen in profile only
@@ -187,16 +191,16 @@ def test_each_refusal_reason_on_a_real_painting(outcomes: dict[str, object]) -> 
 
 def test_subset_figures(bench: ModuleType, outcomes: dict[str, object]) -> None:
     s = bench.summarise(list(outcomes.values()))
-    assert (s.n, s.agree) == (15, 14)
-    assert s.confusion["portrait"] == {"accepted": 3, "refused": 2}
+    assert (s.n, s.agree) == (19, 18)
+    assert s.confusion["portrait"] == {"accepted": 7, "refused": 2}
     assert s.confusion["multi"] == {"refused": 4} and s.confusion["nude"] == {"refused": 3}
     assert s.group_or_child_accepted == []
-    assert (s.gender_n, s.gender_agree) == (5, 4)
+    assert (s.gender_n, s.gender_agree) == (9, 8)
     assert [o.case.file for o in s.gender_errors] == ["friedrich-wanderer.jpg"]  # no face, no telling word
     mona = outcomes["leonardo_mona-lisa.jpg"].verdict.sitter  # type: ignore[attr-defined]
     assert (mona.gender, mona.source) == ("female", "faces") and mona.confidence >= 0.75
     text = bench.report(s, backend="local")
-    assert "agreement: 14/15 = 93.3%" in text
+    assert "agreement: 18/19 = 94.7%" in text
     assert "group or child paintings accepted: 0" in text
     assert "time per image: mean" in text
 
@@ -218,14 +222,12 @@ def test_thresholds_change_the_decision_not_the_measures(outcomes: dict[str, obj
 def test_title_and_cnn_fallbacks(outcomes: dict[str, object], recorded: Any) -> None:
     _, measures = recorded
     by: dict[str, Any] = outcomes
-    # a strict profile no detector confirms: the title says portrait, and a weak box was seen
-    tura = by["tura-young-man-profile.jpg"].verdict
-    assert tura.accepted and tura.people == 1 and tura.main_face is None
-    assert "the title says 'portrait'" in _check(tura, "people").note
+    # a sketch in profile no detector confirms: the title says portrait, and a weak box was seen
+    carlyle = by["whistler-carlyle-study.jpg"]
+    assert carlyle.verdict.accepted and carlyle.verdict.people == 1 and carlyle.verdict.main_face is None
+    assert "the title says 'portrait'" in _check(carlyle.verdict, "people").note
     off = ChecksSettings(title_portrait=False)
-    assert decide(
-        measures["tura-young-man-profile.jpg"], by["tura-young-man-profile.jpg"].case.painting(), off
-    ).reasons == ["no person found"]
+    assert decide(measures["whistler-carlyle-study.jpg"], carlyle.case.painting(), off).reasons == ["no person found"]
     # a turned head in shadow: only dlib's CNN detector, run because nothing else proposed a face, finds it
     astronomer = by["vermeer-astronomer.jpg"].verdict
     assert astronomer.accepted and astronomer.main_face is not None and astronomer.main_face.label == "dlib-cnn"
@@ -295,11 +297,11 @@ def test_tuner_fits_and_holds_out(recorded: Any) -> None:
     cases, measures = recorded
     parts = tune.folds(cases, 3)
     assert sorted(c.file for part in parts for c in part) == sorted(c.file for c in cases)
-    assert [len(p) for p in parts] == [5, 5, 5] and tune.folds(cases, 3) == parts
+    assert [len(p) for p in parts] == [7, 6, 6] and tune.folds(cases, 3) == parts
     start = ChecksSettings()
     fitted = tune.fit(bench, cases, measures, start, passes=1)
     before, _ = tune.score(bench, cases, measures, start)
     after, s = tune.score(bench, cases, measures, fitted)
     # Ivan the Terrible's small face is let in by a lower min_face_fraction, nothing else moves
-    assert (before, after, s.agree) == (14, 15, 15)
+    assert (before, after, s.agree) == (18, 19, 19)
     assert "min_face_fraction=0.03" in tune.changed(fitted)  # the first value of the grid that does
