@@ -60,8 +60,8 @@ class ChecksSettings(Section):
     title_portrait: bool = True
     """When no face is found, a title with one of ``portrait_words`` (``Portrait of...``) and any detection at
     all (a body part, a weak face box) counts as one sitter whose face was not measured: the verdict says so,
-    ``main_face`` stays empty and step 6 uses its box warp. A wrong accept costs one video's GPU time, a
-    wrong refusal a portrait (profiles and sketchy heads that no CPU detector finds)."""
+    ``main_face`` stays empty and step 6 looks for the face itself (else warps an estimated box). A wrong
+    accept costs one video's GPU time, a wrong refusal a portrait (sketchy heads no CPU detector finds)."""
     portrait_words: list[str] = ["portrait", "self-portrait", "bildnis", "portret", "ritratto", "retrato"]
     """Whole words (any case) in the title that say the painting is a portrait, for ``title_portrait``."""
     portrait_min_face_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.05
