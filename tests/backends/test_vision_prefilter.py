@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -20,7 +21,7 @@ from tests.conftest import make_workspace, shared_rows
 from vivant.backends.local.decide import decide
 from vivant.backends.local.measures import Measures
 from vivant.backends.local.sitter import decide_sitter, title_gender
-from vivant.backends.local.vision import LocalInspector
+from vivant.backends.local.vision import LocalInspector, load_image
 from vivant.backends.openai.inspector import VisionRules, VisionVerdict, combine
 from vivant.cli import app
 from vivant.config import ChecksSettings
@@ -150,6 +151,17 @@ def test_recorded_measures_are_what_the_models_see(
         assert len(got.faces) == len(want.faces)
         for f, g in zip(got.faces, want.faces, strict=True):
             assert abs(f.x - g.x) <= 3 and abs(f.h - g.h) <= 3
+
+
+def test_recorded_cnn_boxes_are_what_the_cnn_sees(recorded: tuple[list[Any], dict[str, Measures]]) -> None:
+    cases, measures = recorded
+    case = next(c for c in cases if c.file == "vermeer-astronomer.jpg")
+    rgb = load_image(case.path)
+    fresh = LocalInspector()._cnn(np.asarray(rgb, dtype=np.uint8)[:, :, ::-1])
+    old = measures[case.file].of("dlib-cnn")
+    assert len(fresh) == len(old) == 1
+    assert abs(fresh[0].score - old[0].score) < 0.02
+    assert all(abs(a - b) <= 3 for a, b in zip(fresh[0].box, old[0].box, strict=True))
 
 
 def test_each_refusal_reason_on_a_real_painting(outcomes: dict[str, object]) -> None:
