@@ -34,6 +34,9 @@ UNFITTED = {
     "title_portrait": False,
     "portrait_min_face_fraction": 0.06,
     "cnn_min_score": None,
+    "hog_face_score": None,
+    "second_face_needs_model": False,
+    "nudity_outside_faces": False,
 }
 """The ``[checks]`` defaults that were later fitted on these 127 paintings, as they were before: every fit here
 starts from them, so that a fold left out was never seen by its starting point."""
@@ -57,6 +60,9 @@ GRID: dict[str, list[Any]] = {
     "title_portrait": [True, False],
     "portrait_min_face_fraction": [0.03, 0.04, 0.05, 0.06],
     "cnn_min_score": [None, 0.4, 0.5, 0.6, 0.8],
+    "hog_face_score": [None, 0.3, 0.5, 0.8, 1.2],
+    "second_face_needs_model": [True, False],
+    "nudity_outside_faces": [True, False],
 }
 
 

@@ -168,10 +168,13 @@ def test_each_refusal_reason_on_a_real_painting(outcomes: dict[str, object]) -> 
     by: dict[str, Any] = outcomes
     assert sorted(f for f, o in by.items() if o.accepted) == [
         "gudula-young-man-book.jpg",  # two tiny background figures: not counted
+        "hunt-isabella-basil.jpg",  # a face carved on the pot: only the cascades see it, not counted
         "leonardo_mona-lisa.jpg",
         "mijtens-charles-i.jpg",  # full length, the face 7% of the height
+        "netherlandish-woman.jpg",  # nudenet's "bare breast" lies inside her face: ignored
         "titian-charles-v-muhlberg.jpg",  # equestrian: 5.6%, enough for a title that says portrait
         "tura-young-man-profile.jpg",  # a strict profile: dlib's CNN detector finds it
+        "vasnetsov-ivan-terrible.jpg",  # full length: dlib's HOG face beats the cascades' pattern at 4%
         "vermeer-astronomer.jpg",  # dlib's CNN detector finds the turned head
         "whistler-carlyle-study.jpg",  # no face found: the title says portrait
     ]
@@ -193,8 +196,10 @@ def test_each_refusal_reason_on_a_real_painting(outcomes: dict[str, object]) -> 
     ]
     assert _check(odalisque, "nudity").passed and _check(odalisque, "nudity").value < 0.45
     assert "image too small: 153 px (min 320)" in by["thumb-vangogh-grey-felt-hat.jpg"].verdict.reasons
-    # a known miss: a full-length portrait whose face is 4% of the height
-    assert by["vasnetsov-ivan-terrible.jpg"].verdict.reasons == ["face too small: 4% of the height (min 6%)"]
+    # a full-length portrait: dlib's HOG box (score 0.64) is the face, not the cascades' pattern at 4%
+    ivan = by["vasnetsov-ivan-terrible.jpg"].verdict
+    assert ivan.main_face is not None and ivan.main_face.label.startswith("dlib-hog")
+    assert _check(ivan, "face_size").value == pytest.approx(107 / 1200, abs=0.002)
     # Adam and Eve: two faces, and two bellies far from both faces
     adam = _check(by["durer-adam-eve.jpg"].verdict, "people")
     assert adam.value == 4
@@ -203,16 +208,16 @@ def test_each_refusal_reason_on_a_real_painting(outcomes: dict[str, object]) -> 
 
 def test_subset_figures(bench: ModuleType, outcomes: dict[str, object]) -> None:
     s = bench.summarise(list(outcomes.values()))
-    assert (s.n, s.agree) == (19, 18)
-    assert s.confusion["portrait"] == {"accepted": 7, "refused": 2}
+    assert (s.n, s.agree) == (21, 21)
+    assert s.confusion["portrait"] == {"accepted": 10, "refused": 1}
     assert s.confusion["multi"] == {"refused": 4} and s.confusion["nude"] == {"refused": 3}
     assert s.group_or_child_accepted == []
-    assert (s.gender_n, s.gender_agree) == (9, 8)
+    assert (s.gender_n, s.gender_agree) == (11, 10)
     assert [o.case.file for o in s.gender_errors] == ["friedrich-wanderer.jpg"]  # no face, no telling word
     mona = outcomes["leonardo_mona-lisa.jpg"].verdict.sitter  # type: ignore[attr-defined]
     assert (mona.gender, mona.source) == ("female", "faces") and mona.confidence >= 0.75
     text = bench.report(s, backend="local")
-    assert "agreement: 18/19 = 94.7%" in text
+    assert "agreement: 21/21 = 100.0%" in text
     assert "group or child paintings accepted: 0" in text
     assert "time per image: mean" in text
 
@@ -224,7 +229,20 @@ def test_thresholds_change_the_decision_not_the_measures(outcomes: dict[str, obj
     assert decide(m, p, ChecksSettings(profile_faces=False)).accepted
     assert not decide(m, p, ChecksSettings()).accepted
     ivan = outcomes["vasnetsov-ivan-terrible.jpg"].case.painting()  # type: ignore[attr-defined]
-    assert decide(measures["vasnetsov-ivan-terrible.jpg"], ivan, ChecksSettings(min_face_fraction=0.04)).accepted
+    assert not decide(measures["vasnetsov-ivan-terrible.jpg"], ivan, ChecksSettings(hog_face_score=None)).accepted
+    assert decide(
+        measures["vasnetsov-ivan-terrible.jpg"], ivan, ChecksSettings(hog_face_score=None, min_face_fraction=0.04)
+    ).accepted
+    # the pot's carved face counts as a second person when the cascades alone may say so
+    hunt = outcomes["hunt-isabella-basil.jpg"]
+    assert "1 face(s) only the Haar cascades saw, not counted (heights 0.64)" in _check(hunt.verdict, "people").note
+    alone = ChecksSettings(second_face_needs_model=False)
+    assert decide(measures["hunt-isabella-basil.jpg"], hunt.case.painting(), alone).reasons == ["2 people (max 1)"]
+    # nudenet's bare breast and belly centred inside the face
+    woman = outcomes["netherlandish-woman.jpg"]
+    assert decide(
+        measures["netherlandish-woman.jpg"], woman.case.painting(), ChecksSettings(nudity_outside_faces=False)
+    ).reasons == ["nudity: FEMALE_BREAST_EXPOSED 0.77"]
     odalisque = measures["ingres-grande-odalisque.jpg"]
     assert decide(
         odalisque, outcomes["ingres-grande-odalisque.jpg"].case.painting(), ChecksSettings(nudity_bare_parts=0)
@@ -309,11 +327,13 @@ def test_tuner_fits_and_holds_out(recorded: Any) -> None:
     cases, measures = recorded
     parts = tune.folds(cases, 3)
     assert sorted(c.file for part in parts for c in part) == sorted(c.file for c in cases)
-    assert [len(p) for p in parts] == [7, 6, 6] and tune.folds(cases, 3) == parts
-    start = ChecksSettings()
+    assert [len(p) for p in parts] == [7, 7, 7] and tune.folds(cases, 3) == parts
+    start = ChecksSettings(**tune.UNFITTED)  # before the fits: 10 of the 21 decided wrong
     fitted = tune.fit(bench, cases, measures, start, passes=1)
     before, _ = tune.score(bench, cases, measures, start)
     after, s = tune.score(bench, cases, measures, fitted)
-    # Ivan the Terrible's small face is let in by a lower min_face_fraction, nothing else moves
-    assert (before, after, s.agree) == (18, 19, 19)
-    assert "min_face_fraction=0.03" in tune.changed(fitted)  # the first value of the grid that does
+    assert (before, after, s.agree) == (11, 21, 21)
+    changed = tune.changed(fitted)
+    # the carved face on Isabella's pot and the "breast" inside the Netherlandish woman's face
+    assert "second_face_needs_model=True" in changed and "nudity_outside_faces=True" in changed
+    assert tune.score(bench, cases, measures, ChecksSettings())[0] == 21  # the defaults hold on this subset

@@ -54,6 +54,13 @@ class ChecksSettings(Section):
     cnn_min_score: Annotated[float, Field(ge=0.3, le=1)] | None = 0.5
     """When no face is found otherwise, dlib's CNN face detector's best box (it runs only when nothing proposed
     a face) counts as the face from this confidence (None: off; boxes under 0.3 are not measured)."""
+    hog_face_score: float | None = 0.5
+    """dlib's HOG boxes from this score are faces even when other faces were found elsewhere (a face nudenet
+    misses while the cascades agree on a pattern nearby); None: HOG only when nothing else found a face."""
+    second_face_needs_model: bool = True
+    """When nudenet or dlib saw the main face, another face that only the Haar cascades saw (no nudenet box, not
+    even on the tiles, and no HOG box) is noted but not counted as a person: the cascades also fire on carvings,
+    folds and patterns, and a real second face that large is one nudenet sees."""
     skin_fallback_face: bool = False
     """When no detector is sure of a face, take the largest skin-coloured Haar box (finds a few dark, sketchy
     heads, but also a couple's merged faces and animals: off by default, dlib's HOG detector finds those heads)."""
@@ -89,6 +96,8 @@ class ChecksSettings(Section):
     """A torso part further than this many face heights from every counted face belongs to another person."""
     nudity_tiles: bool = True
     """Also judge nudity on the four tiles' detections (nudenet sees them at a higher resolution)."""
+    nudity_outside_faces: bool = True
+    """Ignore body-part boxes centred inside a face (nudenet reads a lit chin or collar as a bare breast)."""
     nudity_bare_parts: Annotated[int, Field(ge=0)] = 3
     """This many kinds of bare body parts (breast, belly, armpits, feet, buttocks...; each at least
     ``nudity_part_score``) make a nude even when none scores above ``nudity_max_score`` (0: off)."""

@@ -5,11 +5,13 @@ value and the threshold it was held to, so that the benchmark can re-decide cach
 
 * ``resolution``: the shortest side, at least ``min_side_px``;
 * ``people``, exactly one. Faces (:func:`find_faces`): nudenet's face boxes (whole image, and the tiles' from
-  ``face_score_min`` when ``tile_faces``) and the cascades' boxes, merged when they overlap; a face counts when
-  nudenet's score reaches ``face_score_min`` or three detectors agree; with none, dlib's best HOG box from
-  ``hog_min_score``, then the CNN's boxes from ``cnn_min_score`` (each a face), then (``skin_fallback_face``) the
-  largest skin-coloured cascade box. The largest face is the main sitter's; another counts when it is
-  ``secondary_face_ratio`` of its height, else it is a background figure. Then (``profile_faces``) a face the
+  ``face_score_min`` when ``tile_faces``), the cascades' boxes and dlib's HOG boxes from ``hog_face_score``,
+  merged when they overlap; a face counts when nudenet's score reaches ``face_score_min``, a HOG box is in it, or
+  three detectors agree; with none, dlib's best HOG box from ``hog_min_score``, then the CNN's boxes from
+  ``cnn_min_score`` (each a face), then (``skin_fallback_face``) the largest skin-coloured cascade box. The
+  largest face is the main sitter's; another counts when it is ``secondary_face_ratio`` of its height, else it
+  is a background figure, and (``second_face_needs_model``) not when only the cascades saw it while a model saw
+  the main face. Then (``profile_faces``) a face the
   profile cascade sees over the whole image, apart from every face and as tall, and (``body_people``) torso parts
   from ``body_score_min`` further than ``body_distance`` face heights from every counted face, one person per
   group. With no face at all, a title with a portrait word (``title_portrait``, ``portrait_words``) and any
@@ -17,7 +19,8 @@ value and the threshold it was held to, so that the benchmark can re-decide cach
 * ``face_size``: the main face's height, at least ``min_face_fraction`` of the image's
   (``portrait_min_face_fraction`` when the title has a portrait word);
 * ``blur``: the Laplacian's variance, at least ``min_blur_variance``;
-* ``nudity``: no exposed part above ``nudity_max_score`` (the tiles' too with ``nudity_tiles``), and
+* ``nudity``: no exposed part above ``nudity_max_score`` (the tiles' too with ``nudity_tiles``; parts centred in a
+  face ignored with ``nudity_outside_faces``), and
   ``nudity_parts``: fewer than ``nudity_bare_parts`` kinds of bare parts from ``nudity_part_score``;
 * ``child``: no child word in the title, tags or description (``ran=False``: no pixel looked at);
   ``child_face``: the main face's apparent age over ``child_max_age`` unless the model is less sure than
@@ -30,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 
-from vivant.backends.local.faces import Candidate, Face, Rect, merge_candidates, overlap
+from vivant.backends.local.faces import MERGE_OVERLAP, Candidate, Face, Rect, merge_candidates, overlap
 from vivant.backends.local.measures import Detection, Measures
 from vivant.backends.local.sitter import decide_sitter, face_gender
 from vivant.config import ChecksSettings
@@ -81,8 +84,16 @@ def find_faces(m: Measures, checks: ChecksSettings) -> tuple[list[Box], int, boo
     ]
     haar = [d for d in m.detections if d.label.startswith("haar:") and d.source != "profile-full"]
     cands += [Candidate(d.box, d.source, 0.0, d.label) for d in haar]
+    if checks.hog_face_score is not None:
+        cands += [
+            Candidate(d.box, "dlib-hog", d.score, "dlib-hog")
+            for d in m.of("dlib-hog")
+            if d.score >= checks.hog_face_score
+        ]
     groups = merge_candidates(cands)
-    confirmed = [g for g in groups if g.nudenet_score >= checks.face_score_min or g.votes >= MIN_VOTES]
+    confirmed = [
+        g for g in groups if g.nudenet_score >= checks.face_score_min or g.votes >= MIN_VOTES or g.hog_score is not None
+    ]
     fallback = False
     if not confirmed and checks.hog_min_score is not None:
         hog = [d for d in m.of("dlib-hog") if d.score >= checks.hog_min_score]
@@ -120,6 +131,22 @@ def profile_faces(m: Measures, faces: list[Box], checks: ChecksSettings) -> list
         x, y, w, h = d.box
         out.append(Box(x=round(x), y=round(y), w=round(w), h=round(h), score=0.0, label="haar:profileface"))
     return out
+
+
+def cascade_only(face: Box, m: Measures, checks: ChecksSettings) -> bool:
+    """Whether only the Haar cascades saw ``face``: no nudenet box (whole image or tile) and no dlib HOG box
+    from ``hog_min_score`` over it."""
+    if not face.label.startswith("haar:"):
+        return False
+    least = checks.hog_min_score if checks.hog_min_score is not None else math.inf
+    hog = [d for d in m.of("dlib-hog") if d.score >= least]
+    return not any(overlap(d.box, _rect(face)) >= MERGE_OVERLAP for d in hog)
+
+
+def in_face(d: Detection, faces: list[Box]) -> bool:
+    """Whether the centre of ``d`` lies inside one of ``faces``."""
+    cx, cy = d.box[0] + d.box[2] / 2, d.box[1] + d.box[3] / 2
+    return any(f.x <= cx <= f.x + f.w and f.y <= cy <= f.y + f.h for f in faces)
 
 
 def body_people(m: Measures, faces: list[Box], checks: ChecksSettings) -> list[Detection]:
@@ -166,6 +193,10 @@ def decide(
     main = faces[0] if faces else None
     counted = [f for f in faces if main is not None and f.h >= checks.secondary_face_ratio * main.h]
     background = len(faces) - len(counted)
+    doubtful: list[Box] = []
+    if checks.second_face_needs_model and main is not None and not cascade_only(main, m, checks):
+        doubtful = [f for f in counted[1:] if cascade_only(f, m, checks)]
+        counted = [f for f in counted if f not in doubtful]
     profiles = profile_faces(m, faces, checks)
     bodies = body_people(m, counted, checks)
     people = len(counted) + len(profiles) + len(bodies)
@@ -181,6 +212,9 @@ def decide(
             f"{len(faces)} faces, heights vs the main one {sizes}"
             f" (min {checks.secondary_face_ratio:g} to count; {background} background figure(s))"
         )
+    if main is not None and doubtful:
+        sizes = ", ".join(f"{f.h / main.h:.2f}" for f in doubtful)
+        notes.append(f"{len(doubtful)} face(s) only the Haar cascades saw, not counted (heights {sizes})")
     if main is not None and profiles:
         sizes = ", ".join(f"{f.h / main.h:.2f}" for f in profiles)
         notes.append(f"{len(profiles)} more face(s) in profile, heights vs the main one {sizes}")
@@ -218,6 +252,8 @@ def decide(
 
     # nudity
     seen = m.of("nudenet", "nudenet-tile") if checks.nudity_tiles else m.of("nudenet")
+    if checks.nudity_outside_faces:
+        seen = [d for d in seen if d.label in FACE_CLASSES or not in_face(d, faces)]
     exposed = sorted(((d.label, d.score) for d in seen if d.label in EXPOSED_CLASSES), key=lambda e: -e[1])
     over = [(cls, s) for cls, s in exposed if s > checks.nudity_max_score]
     top = exposed[0] if exposed else None

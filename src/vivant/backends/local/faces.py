@@ -2,7 +2,8 @@
 
 A candidate is one detector's box (nudenet's face classes, an OpenCV cascade, dlib's HOG detector). Boxes that
 overlap (:data:`MERGE_OVERLAP` of the smaller one, transitively) are one face; a face's *votes* are its distinct
-detectors, nudenet counting when its score reaches :data:`WEAK_NUDENET_SCORE`.
+detectors, nudenet counting when its score reaches :data:`WEAK_NUDENET_SCORE`. A face's box is nudenet's best,
+else dlib's, else the best cascade's (:data:`BEST_CASCADES`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ class Face:
         return max((c.score for c in self.members if c.source == "nudenet"), default=0.0)
 
     @property
+    def hog_score(self) -> float | None:
+        """dlib's HOG detector's best score in this face, if it is one of the members."""
+        return max((c.score for c in self.members if c.source == "dlib-hog"), default=None)
+
+    @property
     def votes(self) -> int:
         sources = {c.source for c in self.members if c.source != "nudenet"}
         return len(sources) + (1 if self.nudenet_score >= WEAK_NUDENET_SCORE else 0)
@@ -48,6 +54,9 @@ class Face:
         nn = [c for c in self.members if c.source == "nudenet"]
         if nn:
             return max(nn, key=lambda c: c.score)
+        hog = [c for c in self.members if c.source == "dlib-hog"]
+        if hog:
+            return max(hog, key=lambda c: c.score)
         order = {name: i for i, name in enumerate(BEST_CASCADES)}
         return min(self.members, key=lambda c: (order.get(c.source, 9), -c.box[2] * c.box[3]))
 
