@@ -57,7 +57,18 @@ class Built:
     fulltext: bool
 
 
-def _write_zim(path: Path, *, prefix: str, fulltext: bool) -> Path:
+def write_zim(
+    path: Path,
+    articles: dict[str, tuple[str, str]],
+    *,
+    main: str,
+    language: str = "eng",
+    title: str = "Tableau Vivant test archive",
+    prefix: str = "",
+    fulltext: bool = True,
+    redirects: tuple[tuple[str, str, str], ...] = (),
+) -> Path:
+    """A real ZIM archive of ``articles`` (slug -> (title, HTML)), with ``redirects`` (slug, title, target)."""
     from libzim.writer import Creator, Hint, Item, StringProvider
 
     class Article(Item):
@@ -80,16 +91,38 @@ def _write_zim(path: Path, *, prefix: str, fulltext: bool) -> Path:
         def get_hints(self) -> dict[Hint, int]:
             return {Hint.FRONT_ARTICLE: True}
 
-    with Creator(str(path)).config_indexing(fulltext, "eng") as creator:
-        creator.set_mainpath(prefix + "Johannes_Vermeer")
-        creator.add_metadata("Title", "Tableau Vivant test archive")
-        creator.add_metadata("Language", "eng")
-        creator.add_item(Article("Johannes_Vermeer", "Johannes Vermeer", VERMEER_HTML))
-        creator.add_item(Article("Girl_with_a_Pearl_Earring", "Girl with a Pearl Earring", PEARL_HTML))
-        creator.add_item(Article("Johannes_Brahms", "Johannes Brahms", BRAHMS_HTML))
-        creator.add_item(Article("Delft", "Delft", DELFT_HTML))
-        creator.add_redirection(prefix + "Vermeer", "Vermeer", prefix + "Johannes_Vermeer", {Hint.FRONT_ARTICLE: True})
+    with Creator(str(path)).config_indexing(fulltext, language) as creator:
+        creator.set_mainpath(prefix + main)
+        creator.add_metadata("Title", title)
+        creator.add_metadata("Language", language)
+        for slug, (name, html) in articles.items():
+            creator.add_item(Article(slug, name, html))
+        for slug, name, target in redirects:
+            creator.add_redirection(prefix + slug, name, prefix + target, {Hint.FRONT_ARTICLE: True})
     return path
+
+
+def _body(articles: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    return {slug: (title, f"<html><body>{html}</body></html>") for slug, (title, html) in articles.items()}
+
+
+ARTICLES = {
+    "Johannes_Vermeer": ("Johannes Vermeer", VERMEER_HTML),
+    "Girl_with_a_Pearl_Earring": ("Girl with a Pearl Earring", PEARL_HTML),
+    "Johannes_Brahms": ("Johannes Brahms", BRAHMS_HTML),
+    "Delft": ("Delft", DELFT_HTML),
+}
+
+
+def _write_zim(path: Path, *, prefix: str, fulltext: bool) -> Path:
+    return write_zim(
+        path,
+        ARTICLES,
+        main="Johannes_Vermeer",
+        prefix=prefix,
+        fulltext=fulltext,
+        redirects=(("Vermeer", "Vermeer", "Johannes_Vermeer"),),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -461,36 +494,8 @@ COLLIDING = {
 
 @pytest.fixture(scope="module")
 def colliding(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from libzim.writer import Creator, Hint, Item, StringProvider
-
-    class Article(Item):
-        def __init__(self, slug: str, title: str, html: str) -> None:
-            super().__init__()
-            self.slug, self.title, self.html = slug, title, f"<html><body>{html}</body></html>"
-
-        def get_path(self) -> str:
-            return self.slug
-
-        def get_title(self) -> str:
-            return self.title
-
-        def get_mimetype(self) -> str:
-            return "text/html"
-
-        def get_contentprovider(self) -> StringProvider:
-            return StringProvider(self.html)
-
-        def get_hints(self) -> dict[Hint, int]:
-            return {Hint.FRONT_ARTICLE: True}
-
     path = tmp_path_factory.mktemp("colliding") / "colliding.zim"
-    with Creator(str(path)).config_indexing(True, "eng") as creator:
-        creator.set_mainpath("Ann_Ruby")
-        creator.add_metadata("Title", "Colliding titles")
-        creator.add_metadata("Language", "eng")
-        for slug, (title, html) in COLLIDING.items():
-            creator.add_item(Article(slug, title, html))
-    return path
+    return write_zim(path, _body(COLLIDING), main="Ann_Ruby", title="Colliding titles")
 
 
 GEORGIA = Painting(
@@ -581,39 +586,15 @@ FRENCH = {
 
 @pytest.fixture(scope="module")
 def french_zim(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from libzim.writer import Creator, Hint, Item, StringProvider
-
-    class Article(Item):
-        def __init__(self, slug: str, title: str, html: str) -> None:
-            super().__init__()
-            self.slug, self.title, self.html = slug, title, f"<html><body>{html}</body></html>"
-
-        def get_path(self) -> str:
-            return self.slug
-
-        def get_title(self) -> str:
-            return self.title
-
-        def get_mimetype(self) -> str:
-            return "text/html"
-
-        def get_contentprovider(self) -> StringProvider:
-            return StringProvider(self.html)
-
-        def get_hints(self) -> dict[Hint, int]:
-            return {Hint.FRONT_ARTICLE: True}
-
     path = tmp_path_factory.mktemp("fr") / "wikipedia_fr_test.zim"
-    with Creator(str(path)).config_indexing(True, "fra") as creator:
-        creator.set_mainpath("La_Joconde")
-        creator.add_metadata("Title", "Test français")
-        creator.add_metadata("Language", "fra")
-        for slug, (title, html) in FRENCH.items():
-            creator.add_item(Article(slug, title, html))
-        creator.add_redirection(
-            "Leonardo_da_Vinci", "Leonardo da Vinci", "Léonard_de_Vinci", {Hint.FRONT_ARTICLE: True}
-        )
-    return path
+    return write_zim(
+        path,
+        _body(FRENCH),
+        main="La_Joconde",
+        language="fra",
+        title="Test français",
+        redirects=(("Leonardo_da_Vinci", "Leonardo da Vinci", "Léonard_de_Vinci"),),
+    )
 
 
 def test_a_french_archive_gives_french_titles_names_and_facts(french_zim: Path, built: dict[str, Built]) -> None:

@@ -3,6 +3,7 @@ injected by FFmpeg."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,10 @@ def test_the_night_checked_its_clean_videos_and_every_check_passed(ws_config: Pa
                     "wer", "language", "subtitle_coverage", "subtitle_timing"} <= measured, report.checks  # fmt: skip
             sync = report.check("sync")
             assert sync is not None and isinstance(sync.value, float) and abs(sync.value) < 60
+            (voice,) = store.artifacts(1, step=2, language=lang, kind="voice")
+            record = json.loads((f.settings.workspace / voice.path).read_text())
+            limit = 1.0 if record["voice_degraded"] else f.settings.qa.max_wer[lang]  # espeak-ng, or a clear voice
+            assert report.check("wer").threshold == f"<= {limit:g}"  # type: ignore[union-attr]
             assert not store.artifacts(1, step=10, language=lang, kind="picture")  # no problem, no picture
 
 
@@ -101,7 +106,12 @@ def test_shifted_subtitles_and_a_noise_narration_are_caught(ws_config: Path, tmp
     v = _verdicts(report)
     assert v["wer"] == "fail", [c.line() for c in report.checks]
     wer = report.check("wer")
-    assert wer is not None and float(wer.value or 0) > 0.8
+    assert wer is not None and float(wer.value or 0) > 0.8 and wer.threshold == "<= 0.35"
+    # a narration by a degraded voice (espeak-ng) is held to qa.degraded_voice_max_wer instead
+    f.settings.qa.degraded_voice_max_wer = 0.99
+    inputs = QAInputs(language="en", script=f.script, subtitles=f.subtitles, degraded_voice=True)
+    wer = run_qa(noisy, f.settings, inputs).check("wer")
+    assert wer is not None and wer.threshold == "<= 0.99"
 
 
 def test_format_limits_per_platform(ws_config: Path, tmp_path: Path) -> None:

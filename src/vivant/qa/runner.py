@@ -33,6 +33,8 @@ class QAInputs:
     language: str = ""
     script: str = ""
     subtitles: Path | None = None
+    degraded_voice: bool = False
+    """Step 2 spoke with a degraded voice (espeak-ng): ``qa.degraded_voice_max_wer`` applies."""
 
 
 def _ok(ok: bool) -> Verdict:
@@ -323,6 +325,8 @@ def _speech_checks(
     out: list[Check] = []
     if inputs.script:
         limit = q.max_wer.get(language, max(q.max_wer.values(), default=0.5))
+        if inputs.degraded_voice:
+            limit = max(limit, q.degraded_voice_max_wer)
         rate = speech.wer(inputs.script, heard.text)
         out.append(
             Check(

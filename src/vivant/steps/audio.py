@@ -52,6 +52,7 @@ def run(ctx: StepContext) -> StepResult:
         "sitter_source": source,
         "timings": timing_source,
         "degraded": reasons,
+        "voice_degraded": bool(voice.degraded),
     }
     return StepResult(
         artifacts={

@@ -8,6 +8,9 @@ publisher refuses it and ``vivant redo`` suggests the step to run again.
 
 from __future__ import annotations
 
+import json
+
+from vivant.errors import StepError
 from vivant.roles import Script
 from vivant.steps.base import Step, StepContext, StepResult
 
@@ -24,7 +27,12 @@ def run(ctx: StepContext) -> StepResult:
         )
     else:
         script = ctx.input_model("script", "script", Script)
-        inputs = QAInputs(language=ctx.lang, script=script.script, subtitles=ctx.input("subtitles", "subtitles"))
+        inputs = QAInputs(
+            language=ctx.lang,
+            script=script.script,
+            subtitles=ctx.input("subtitles", "subtitles"),
+            degraded_voice=_degraded_voice(ctx),
+        )
         report = run_qa(video, ctx.settings, inputs, out_dir=ctx.out)
         report.video = video.name
     artifacts = {"qa": ctx.write_json("qa.json", report)}
@@ -33,4 +41,13 @@ def run(ctx: StepContext) -> StepResult:
     return StepResult(artifacts=artifacts, backend="local:qa")
 
 
-STEP = Step(10, "qa", run, per_language=True, resource="cpu", needs=("script", "subtitles", "final"))
+def _degraded_voice(ctx: StepContext) -> bool:
+    """Whether step 2 spoke with a degraded voice (its ``voice`` record; an older record without it: no)."""
+    try:
+        record = json.loads(ctx.input("audio", "voice").read_text(encoding="utf-8"))
+    except (StepError, OSError, ValueError):
+        return False
+    return bool(record.get("voice_degraded", False)) if isinstance(record, dict) else False
+
+
+STEP = Step(10, "qa", run, per_language=True, resource="cpu", needs=("script", "audio", "subtitles", "final"))
