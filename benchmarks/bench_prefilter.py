@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_GENDERS = ROOT / "benchmarks" / "data" / "sample_genders.csv"
-CACHED_BACKEND = "local:nudenet+opencv (cached measures)"
+CACHED_BACKEND = "local:nudenet+opencv (measures read from or written to --cache)"
 KINDS = ("portrait", "multi", "child", "nude", "landscape", "blurry", "tiny")
 
 
