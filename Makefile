@@ -27,7 +27,7 @@ demo: $(RUN_STAMP)
 	$(BIN)/vivant demo --workspace $(WORKSPACE)
 
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --durations=15
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# pytest-xdist's workers set COLUMNS=80, and rich fixes a console's width from COLUMNS when the console is built
+# (the CLI's, at import): without it, each command's width follows the COLUMNS a test passes to CliRunner.
+os.environ.pop("COLUMNS", None)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
