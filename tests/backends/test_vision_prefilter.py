@@ -168,7 +168,7 @@ def test_each_refusal_reason_on_a_real_painting(outcomes: dict[str, object]) -> 
     by: dict[str, Any] = outcomes
     assert sorted(f for f, o in by.items() if o.accepted) == [
         "gudula-young-man-book.jpg",  # two tiny background figures: not counted
-        "hunt-isabella-basil.jpg",  # a face carved on the pot: only the cascades see it, not counted
+        "hunt-isabella-basil.jpg",  # a "face" in the floor tiles: only the cascades see it, not counted
         "leonardo_mona-lisa.jpg",
         "mijtens-charles-i.jpg",  # full length, the face 7% of the height
         "netherlandish-woman.jpg",  # nudenet's "bare breast" lies inside her face: ignored
@@ -233,7 +233,7 @@ def test_thresholds_change_the_decision_not_the_measures(outcomes: dict[str, obj
     assert decide(
         measures["vasnetsov-ivan-terrible.jpg"], ivan, ChecksSettings(hog_face_score=None, min_face_fraction=0.04)
     ).accepted
-    # the pot's carved face counts as a second person when the cascades alone may say so
+    # the floor-tile "face" counts as a second person when the cascades alone may say so
     hunt = outcomes["hunt-isabella-basil.jpg"]
     assert "1 face(s) only the Haar cascades saw, not counted (heights 0.64)" in _check(hunt.verdict, "people").note
     alone = ChecksSettings(second_face_needs_model=False)
