@@ -328,3 +328,29 @@ def test_numbers_move_the_mouth() -> None:
 
     kinds = [k for k, _ in word_visemes("1665.")]
     assert kinds.count("open") == 4 and len(kinds) == 8
+
+
+def test_the_head_never_stays_still_in_a_pause(paintings_dir: Path, tmp_path: Path) -> None:
+    """Six silent seconds of the photo-like Rembrandt (steps 3 and 4 on the CPU) at full size, measured as step 10
+    measures a final video: no frozen stretch at all. Without the head's rise and fall, the sway's turning points
+    leave still frames (a demo video failed QA on 0.36 s of them)."""
+    from vivant.backends.local.image import LocalImageEditor
+    from vivant.qa.analysis import Span, frozen_runs
+    from vivant.qa.media import frames
+
+    restored, photo = tmp_path / "restored.png", tmp_path / "photo.png"
+    LocalImageEditor().edit(paintings_dir / "rembrandt_self-portrait-with-two-circles.jpg", restored, task="restore")
+    LocalImageEditor().edit(restored, photo, task="realistic")
+    silence = make_wav(tmp_path / "silence.wav", silent=6.0, loud=0.0)
+
+    def still(breath: float) -> list[Span]:
+        syncer = LocalLipSyncer()
+        syncer.breath_px_share = breath
+        out = tmp_path / f"breath-{breath}.mp4"
+        syncer.animate(photo, silence, out, face=None, width=1080, height=1920, fps=FPS)
+        assert syncer.name == MESH
+        grey, _ = frames(out, tmp_path)  # step 10's small grey frames
+        return frozen_runs(grey, FPS, Span(0.0, len(grey) / FPS))
+
+    assert still(LocalLipSyncer.breath_px_share) == []
+    assert still(0.0)  # the sway alone stops now and then

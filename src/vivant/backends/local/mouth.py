@@ -7,7 +7,8 @@ corners, close the eyelids for blinks; the parted lips' inside (the polygon of t
 is painted dark with a hint of upper teeth. The opening and the shape come from step 2's word timings
 (:mod:`.mouth_visemes`: open on vowels, closed on m/b/p and in silences), shaded by the loudness. Without
 landmarks, the *warp mouth* deforms the lower third of a face box (the verdict's, or a guess) with the same
-opening. Both sway the head slightly and zoom in slowly (1.0 to 1.08). The backend's ``name`` after a clip
+opening. Both sway the head slightly, raise and lower it a quarter period later (never still together: a pause
+is no frozen picture for step 10), and zoom in slowly (1.0 to 1.08). The backend's ``name`` after a clip
 says which rig made it: ``local:mesh-mouth`` or ``local:warp-mouth``. The rigs are in :mod:`.mouth_mesh` and
 :mod:`.mouth_warp` (with the crop both work in), the sound side in :mod:`.mouth_audio`; here is the frame loop.
 """
@@ -69,6 +70,9 @@ class LocalLipSyncer:
 
     zoom_end: float = 1.08
     sway_degrees: float = 0.6
+    breath_px_share: float = 0.015
+    """The head's slow rise and fall (a share of the face's height), a quarter period after the sway's main
+    swing: when the sway turns back, the head is moving up or down, so the picture is never still."""
 
     def __init__(self, *, landmarks: bool = True) -> None:
         self.use_landmarks = landmarks  # False: always the box warp driven by loudness (`[render] mouth = "warp"`)
@@ -128,6 +132,7 @@ class LocalLipSyncer:
         zc_x = min(max(fbox[0] + fbox[2] / 2, 0.0), width - 1.0)
         zc_y = min(max(fbox[1] + fbox[3] / 2, 0.0), height - 1.0)
         theta0 = math.radians(self.sway_degrees)
+        breath_px = self.breath_px_share * fbox[3]
         started = time.perf_counter()
         with FrameWriter(
             out,
@@ -144,7 +149,8 @@ class LocalLipSyncer:
                 theta = theta0 * (math.sin(2 * math.pi * t / 3.3) + 0.4 * math.sin(2 * math.pi * t / 1.9 + 1.0))
                 cv2.scaleAdd(c.rot_x, theta, c.grid_x, dst=map_x)
                 cv2.scaleAdd(c.rot_y, theta, c.grid_y, dst=map_y)
-                cv2.scaleAdd(c.nod_y, nod_px * opening, map_y, dst=map_y)
+                lift = nod_px * opening + breath_px * math.cos(2 * math.pi * t / 3.3)
+                cv2.scaleAdd(c.nod_y, lift, map_y, dst=map_y)
                 crop = work[c.y0 : c.y1, c.x0 : c.x1]
                 if mesh is not None:
                     spread = float(track.spread[i])
@@ -169,7 +175,7 @@ class LocalLipSyncer:
                     ix = np.clip(np.round(inner[:, 0]).astype(int), 0, c.grid_x.shape[1] - 1)
                     iy = np.clip(np.round(inner[:, 1]).astype(int), 0, c.grid_x.shape[0] - 1)
                     inner[:, 0] -= theta * c.rot_x[iy, ix]
-                    inner[:, 1] -= theta * c.rot_y[iy, ix] + nod_px * opening * c.nod_y[iy, ix]
+                    inner[:, 1] -= theta * c.rot_y[iy, ix] + lift * c.nod_y[iy, ix]
                     draw_mesh_cavity(crop, mesh, inner, opening)
                 else:
                     assert warp is not None
