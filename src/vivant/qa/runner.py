@@ -324,9 +324,10 @@ def _speech_checks(
     words = [w.model_copy(update={"start": w.start + offset, "end": w.end + offset}) for w in heard.words]
     out: list[Check] = []
     if inputs.script:
-        limit = q.max_wer.get(language, max(q.max_wer.values(), default=0.5))
         if inputs.degraded_voice:
-            limit = max(limit, q.degraded_voice_max_wer)
+            limit = q.degraded_voice_max_wer
+        else:
+            limit = q.max_wer.get(language, max(q.max_wer.values(), default=0.5))
         rate = speech.wer(inputs.script, heard.text)
         out.append(
             Check(
